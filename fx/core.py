@@ -1,0 +1,551 @@
+"""Primitives, bind, and the stack of traces (interpreters).
+
+Every op is ``primitive.bind(*arrays, **params)``. ``bind`` picks the trace of
+highest level among its arguments (or the dynamic trace, when ``make_graph`` is
+staging everything) and lets it process the primitive:
+
+- the bottom ``EvalTrace`` runs the primitive at once (eager execution through
+  a compiled executable cached per (primitive, params); jax.jit caches per avals);
+- ``fx.tracing.GraphTrace`` records an Equation;
+- ``transforms.jvp.JVPTrace``, ``transforms.vmap.BatchTrace``, ... apply the
+  primitive's rules.
+
+A tracer keeps its concrete value when it has one (a JVP tracer over eager
+values), so Python control flow on concrete values works outside ``jit``.
+
+References:
+    Autodidax: JAX core from scratch (the trace stack, find_top_trace, full_raise).
+"""
+from __future__ import annotations
+
+import os
+import sys
+from contextlib import contextmanager
+from typing import Any, Callable, Protocol, Sequence
+
+import numpy as np
+
+from fx.errors import (ConcretizationError, UnexpectedTracerError, UnsupportedInputError, FxError,
+                       ForeignFunctionError)
+from fx.ir import ShapedArray
+from fx.source_info import user_frame_info
+
+__all__ = ["Primitive", "Tracer", "Trace", "MainTrace", "EvalTrace", "new_main",
+           "new_dynamic", "find_top_trace", "full_raise", "full_lower", "get_aval",
+           "is_eager", "register_tracer_ops", "AbstractEvalRule", "LoweringRule", "JVPRule",
+           "TransposeRule", "BatchRule", "UndefinedPrimal", "Zero"]
+
+
+# --- the rule signatures, written once --------------------------------------
+class AbstractEvalRule(Protocol):
+    def __call__(self, *avals: ShapedArray, **params) -> ShapedArray | Sequence[ShapedArray]: ...
+
+
+class LoweringRule(Protocol):
+    """Takes jax values (arrays or jax tracers), returns jax value(s), using jax.lax."""
+    def __call__(self, *values: Any, **params) -> Any: ...
+
+
+class JVPRule(Protocol):
+    """``(primals, tangents, **params) -> (primal_out, tangent_out)``; a tangent may be ``Zero``."""
+    def __call__(self, primals: Sequence[Any], tangents: Sequence[Any], **params) -> tuple: ...
+
+
+class TransposeRule(Protocol):
+    """``(ct, *operands, **params) -> cotangents``; linear operands are ``UndefinedPrimal``."""
+    def __call__(self, ct: Any, *operands: Any, **params) -> Sequence[Any]: ...
+
+
+class BatchRule(Protocol):
+    """``(args, bdims, **params) -> (out, out_bdim)``; an unbatched arg has bdim None."""
+    def __call__(self, args: Sequence[Any], bdims: Sequence[int | None], **params) -> tuple: ...
+
+
+class Zero:
+    """A symbolic zero tangent / cotangent of the given aval (never materialized)."""
+    __slots__ = ("aval",)
+
+    def __init__(self, aval: ShapedArray):
+        self.aval = aval
+
+    def __repr__(self):
+        return f"Zero({self.aval.str_short()})"
+
+
+class UndefinedPrimal:
+    """Marks a linear input during transposition."""
+    __slots__ = ("aval",)
+
+    def __init__(self, aval: ShapedArray):
+        self.aval = aval
+
+    def __repr__(self):
+        return f"UndefinedPrimal({self.aval.str_short()})"
+
+
+# --- Primitive ----------------------------------------------------------------
+_RULES = ("abstract_eval", "lowering", "jvp", "transpose", "batch", "partial_eval", "dce")
+
+
+class Primitive:
+    """A named op with one slot per rule.
+
+    Args:
+      name: printed in the IR.
+      multiple_results: whether ``bind`` returns a list.
+
+    Slots (None until a rule is registered; use the ``def_*`` decorators):
+      abstract_eval, lowering, jvp, transpose, batch, and for higher-order
+      primitives partial_eval / dce. ``rule(kind)`` returns a slot or raises
+      ``NotImplementedError("no <kind> rule for <name> (defined in <file>)")``.
+    """
+
+    def __init__(self, name: str, multiple_results: bool = False):
+        self.name = name
+        self.multiple_results = multiple_results
+        for r in _RULES:
+            setattr(self, r, None)
+        frame = sys._getframe(1)
+        self.defined_in = os.path.relpath(frame.f_code.co_filename,
+                                          os.path.dirname(os.path.dirname(__file__)))
+        self._impl_cache: dict = {}
+
+    def __repr__(self):
+        return self.name
+
+    def rule(self, kind: str):
+        r = getattr(self, kind)
+        if r is None:
+            raise NotImplementedError(f"no {kind} rule for {self.name} (defined in {self.defined_in})")
+        return r
+
+    def _def(kind):
+        def deco(self, fn):
+            setattr(self, kind, fn)
+            return fn
+        return deco
+    def_abstract_eval = _def("abstract_eval")
+    def_lowering = _def("lowering")
+    def_jvp = _def("jvp")
+    def_transpose = _def("transpose")
+    def_batch = _def("batch")
+    del _def
+
+    def bind(self, *args, **params):
+        top = _state.dynamic
+        level = top.level
+        for a in args:
+            if isinstance(a, Tracer):
+                main = a._trace.main
+                if main.level >= level:
+                    if not main.alive:
+                        raise _leaked_error(a, self)
+                    if main.level > level:
+                        top, level = main, main.level
+        if top is _bottom:
+            return self.impl(*args, **params)
+        trace = top.trace
+        tracers = [full_raise(trace, a) for a in args]
+        out = trace.process_primitive(self, tracers, params)
+        if self.multiple_results:
+            return [full_lower(o) for o in out]
+        return full_lower(out)
+
+    def impl(self, *args, **params):
+        """Run at once: the jitted lowering, cached per params (jax.jit caches per avals)."""
+        key = tuple(params.items())
+        try:
+            fn = self._impl_cache[key]
+        except KeyError:
+            fn = self._impl_cache[key] = _make_impl(self, params)
+        except TypeError:  # unhashable params: compile without caching
+            fn = _make_impl(self, params)
+        try:
+            return fn(*args)
+        except FxError:
+            raise
+        except Exception as e:
+            _explain_eager_failure(self, args, params, e)
+            raise
+
+
+def _make_impl(prim: Primitive, params: dict):
+    import jax
+    lowering = prim.rule("lowering")
+    if params:
+        def f(*args):
+            return lowering(*args, **params)
+    else:
+        f = lowering
+    return jax.jit(f)
+
+
+def _explain_eager_failure(prim, args, params, err):
+    """jax rejected the op: rerun our abstract eval so the user gets our typed error."""
+    if prim.abstract_eval is None:
+        return
+    try:
+        avals = [get_aval(a) for a in args]
+    except Exception:
+        return
+    prim.abstract_eval(*avals, **params)  # raises our typed error if the shapes are bad
+
+
+def _leaked_error(tracer, prim):
+    return UnexpectedTracerError(
+        f"{prim.name} received a tracer ({tracer.aval.str_short()}) that escaped the "
+        f"transformation that created it ({type(tracer._trace).__name__}), at "
+        f"{user_frame_info(3)}. A traced value was stored outside the function being "
+        f"transformed (a global, a list, self.x) and used after the transformation ended. "
+        f"Fix: return the value from the transformed function instead of storing it.")
+
+
+# --- traces ------------------------------------------------------------------
+class MainTrace:
+    """One level of the trace stack."""
+    __slots__ = ("level", "trace_type", "global_data", "alive", "trace")
+
+    def __init__(self, level: int, trace_type, global_data=None):
+        self.level = level
+        self.trace_type = trace_type
+        self.global_data = global_data
+        self.alive = True
+        self.trace = trace_type(self)
+
+    def __repr__(self):
+        return f"MainTrace({self.level}, {self.trace_type.__name__})"
+
+
+class Trace:
+    """An interpreter of primitives at one level."""
+    __slots__ = ("main",)
+
+    def __init__(self, main: MainTrace):
+        self.main = main
+
+    def pure(self, val):
+        raise NotImplementedError
+
+    def lift(self, val):
+        return self.pure(val)
+
+    def process_primitive(self, primitive, tracers, params):
+        raise NotImplementedError
+
+
+class EvalTrace(Trace):
+    """The bottom of the stack: run primitives now."""
+    __slots__ = ()
+
+    def pure(self, val):
+        return val
+
+    lift = pure
+
+    def process_primitive(self, primitive, values, params):
+        return primitive.impl(*values, **params)
+
+
+class _State:
+    __slots__ = ("trace_stack", "dynamic")
+
+
+_bottom = MainTrace(0, EvalTrace)
+_state = _State()
+_state.trace_stack = [_bottom]
+_state.dynamic = _bottom
+
+
+def is_eager() -> bool:
+    """True when no transformation is active: ops run at once."""
+    return _state.dynamic is _bottom and len(_state.trace_stack) == 1
+
+
+def top_main() -> MainTrace:
+    return _state.trace_stack[-1]
+
+
+@contextmanager
+def new_main(trace_type, global_data=None, dynamic: bool = False):
+    """Push a new level; with ``dynamic=True`` it also becomes the dynamic trace
+    (every op is processed by it, as make_graph needs)."""
+    level = len(_state.trace_stack)
+    main = MainTrace(level, trace_type, global_data)
+    _state.trace_stack.append(main)
+    prev = _state.dynamic
+    if dynamic:
+        _state.dynamic = main
+    try:
+        yield main
+    finally:
+        _state.dynamic = prev
+        _state.trace_stack.pop()
+        main.alive = False
+
+
+@contextmanager
+def new_dynamic(main: MainTrace):
+    prev = _state.dynamic
+    _state.dynamic = main
+    try:
+        yield
+    finally:
+        _state.dynamic = prev
+
+
+def find_top_trace(args) -> Trace:
+    top = _state.dynamic
+    for a in args:
+        if isinstance(a, Tracer) and a._trace.main.level > top.level:
+            top = a._trace.main
+    return top.trace
+
+
+def full_raise(trace: Trace, val):
+    if not isinstance(val, Tracer):
+        return trace.pure(val)
+    level = trace.main.level
+    vmain = val._trace.main
+    if vmain is trace.main:
+        return val
+    if vmain.level < level:
+        return trace.lift(val)
+    if not vmain.alive:
+        raise _leaked_error(val, type("op", (), {"name": "an op"}))
+    raise UnexpectedTracerError(
+        f"a tracer of a deeper transformation ({type(val._trace).__name__}) reached an outer "
+        f"one ({type(trace).__name__}) at {user_frame_info(3)}: a value from an inner "
+        f"transformation escaped it (perturbation/level confusion).")
+
+
+def full_lower(val):
+    if isinstance(val, Tracer):
+        return val.full_lower()
+    return val
+
+
+# --- abstract values of inputs -------------------------------------------------
+_PY_SCALAR = {bool: np.dtype(bool), int: np.dtype(np.int32), float: np.dtype(np.float32),
+              complex: np.dtype(np.complex64)}
+
+
+def _x64() -> bool:
+    import jax
+    return bool(jax.config.jax_enable_x64)
+
+
+def python_scalar_dtype(val) -> np.dtype:
+    t = type(val)
+    if _x64() and t in (int, float, complex):
+        return {int: np.dtype(np.int64), float: np.dtype(np.float64),
+                complex: np.dtype(np.complex128)}[t]
+    return _PY_SCALAR[t]
+
+
+def canonical_dtype(dtype) -> np.dtype:
+    """The dtype jax would store (64-bit types narrowed unless x64 is on)."""
+    dtype = np.dtype(dtype)
+    if dtype.itemsize == 8 and dtype.kind in "iufc" and not _x64():
+        return {"i": np.dtype(np.int32), "u": np.dtype(np.uint32), "f": np.dtype(np.float32),
+                "c": np.dtype(np.complex64)}[dtype.kind] if dtype.kind != "c" else np.dtype(np.complex64)
+    if dtype.itemsize == 16 and dtype.kind == "c" and not _x64():
+        return np.dtype(np.complex64)
+    return dtype
+
+
+def get_aval(x) -> ShapedArray:
+    """The ShapedArray of any accepted input: our tracers, jax Arrays (and jax
+    tracers), numpy arrays and scalars, Python scalars (weak-typed)."""
+    if isinstance(x, Tracer):
+        return x.aval
+    t = type(x)
+    if t in _PY_SCALAR:
+        return ShapedArray((), python_scalar_dtype(x), weak_type=True)
+    if isinstance(x, (np.ndarray, np.generic)):
+        return ShapedArray(np.shape(x), canonical_dtype(x.dtype), False)
+    if hasattr(x, "shape") and hasattr(x, "dtype"):
+        weak = getattr(x, "weak_type", None)
+        if weak is None:
+            import jax
+            weak = getattr(jax.typeof(x), "weak_type", False)
+        return ShapedArray(x.shape, x.dtype, bool(weak))
+    raise UnsupportedInputError(
+        f"{type(x).__name__} is not a valid fxjax array value (got {x!r:.80}). Pass jax/numpy "
+        f"arrays or Python scalars; other objects must be marked static with static_argnums.")
+
+
+# --- Tracer --------------------------------------------------------------------
+_tracer_ops: dict = {}
+
+
+def register_tracer_ops(ops: dict) -> None:
+    """Install the array methods/operators of Tracer (called by primitives.numpy)."""
+    _tracer_ops.update(ops)
+
+
+def _ops():
+    if not _tracer_ops:  # the one upward hook: the numpy API defines the operators
+        import importlib
+        importlib.import_module("primitives.numpy")
+    return _tracer_ops
+
+
+def _binop(name, reflected=False):
+    if reflected:
+        def method(self, other):
+            return _ops()[name](other, self)
+    else:
+        def method(self, other):
+            return _ops()[name](self, other)
+    method.__name__ = f"__{'r' if reflected else ''}{name}__"
+    return method
+
+
+class Tracer:
+    """A value inside a transformation. Subclasses define ``aval`` and ``full_lower``.
+
+    Supports the jax.Array operators and methods listed in API.md; Python
+    conversions (bool/int/float/index) work when the tracer has a concrete
+    value and raise ConcretizationError otherwise.
+    """
+    __slots__ = ("_trace",)
+    __array_priority__ = 1000
+
+    aval: ShapedArray
+
+    def full_lower(self):
+        return self
+
+    def concrete_value(self):
+        """The concrete value carried by this tracer, or None (abstract)."""
+        return None
+
+    # -- attributes
+    shape = property(lambda self: self.aval.shape)
+    dtype = property(lambda self: self.aval.dtype)
+    ndim = property(lambda self: len(self.aval.shape))
+    size = property(lambda self: self.aval.size)
+    weak_type = property(lambda self: self.aval.weak_type)
+
+    def __len__(self):
+        if not self.aval.shape:
+            raise TypeError("len() of unsized object (a 0-d traced array)")
+        return self.aval.shape[0]
+
+    def __iter__(self):
+        if not self.aval.shape:
+            raise TypeError("iteration over a 0-d traced array")
+        return (self[i] for i in range(self.aval.shape[0]))
+
+    def __hash__(self):
+        raise TypeError(f"unhashable type: traced array {self.aval.str_short()} "
+                        f"(arrays are not hashable; use a static Python value as a key)")
+
+    def __repr__(self):
+        v = self.concrete_value()
+        extra = f" with value {v}" if v is not None else ""
+        return f"Traced<{self.aval.str_short()}>{extra} ({type(self._trace).__name__})"
+
+    # -- Python conversions
+    def _concrete(self, what):
+        v = self.concrete_value()
+        if v is None:
+            raise ConcretizationError(
+                f"{what} was applied to an abstract traced value {self.aval.str_short()} at "
+                f"{user_frame_info(3)}.\nInside jit (and make_graph) values are abstract: "
+                f"their shape and dtype are known, not their contents.\nFix: pass the value "
+                f"as a static argument (jit(f, static_argnums=...) / static_argnames=...), "
+                f"or replace the Python branch with primitives.cond / fnp.where.")
+        return v
+
+    def __bool__(self):
+        return bool(self._concrete("bool()"))
+
+    def __int__(self):
+        return int(self._concrete("int()"))
+
+    def __float__(self):
+        return float(self._concrete("float()"))
+
+    def __complex__(self):
+        return complex(self._concrete("complex()"))
+
+    def __index__(self):
+        return int(self._concrete("an index conversion (__index__)"))
+
+    def __array__(self, dtype=None, copy=None):
+        v = self.concrete_value()
+        if v is None:
+            raise ConcretizationError(
+                f"numpy conversion (np.asarray) of the abstract traced value "
+                f"{self.aval.str_short()} at {user_frame_info(2)}. numpy functions cannot see "
+                f"traced values: use the primitives.numpy (fnp) function of the same name.")
+        return np.asarray(v, dtype=dtype)
+
+    @property
+    def __jax_array__(self):
+        # jax.Array binops probe this first: answer "absent" so Python falls back
+        # to our reflected operator. Any other caller is a jax.numpy function
+        # applied to our tracer: tell the user which of our functions to use.
+        caller = sys._getframe(1).f_code.co_filename
+        if caller.endswith("array_methods.py"):
+            return None
+        return _jax_numpy_on_tracer(self)
+
+    # -- methods and operators (installed by primitives.numpy)
+    def __getattr__(self, name):
+        ops = _ops()
+        fn = ops.get("method:" + name)
+        if fn is None:
+            raise AttributeError(f"traced array has no attribute {name!r}")
+        return fn(self) if name in ("T", "mT", "at", "real", "imag") else (
+            lambda *a, **k: fn(self, *a, **k))
+
+    def __getitem__(self, idx):
+        return _ops()["getitem"](self, idx)
+
+    def __neg__(self):
+        return _ops()["negative"](self)
+
+    def __pos__(self):
+        return self
+
+    def __abs__(self):
+        return _ops()["abs"](self)
+
+    def __invert__(self):
+        return _ops()["invert"](self)
+
+    __add__, __radd__ = _binop("add"), _binop("add", True)
+    __sub__, __rsub__ = _binop("subtract"), _binop("subtract", True)
+    __mul__, __rmul__ = _binop("multiply"), _binop("multiply", True)
+    __truediv__, __rtruediv__ = _binop("true_divide"), _binop("true_divide", True)
+    __floordiv__, __rfloordiv__ = _binop("floor_divide"), _binop("floor_divide", True)
+    __mod__, __rmod__ = _binop("remainder"), _binop("remainder", True)
+    __pow__, __rpow__ = _binop("power"), _binop("power", True)
+    __matmul__, __rmatmul__ = _binop("matmul"), _binop("matmul", True)
+    __and__, __rand__ = _binop("bitwise_and"), _binop("bitwise_and", True)
+    __or__, __ror__ = _binop("bitwise_or"), _binop("bitwise_or", True)
+    __xor__, __rxor__ = _binop("bitwise_xor"), _binop("bitwise_xor", True)
+    __lt__, __le__ = _binop("less"), _binop("less_equal")
+    __gt__, __ge__ = _binop("greater"), _binop("greater_equal")
+    __eq__, __ne__ = _binop("equal"), _binop("not_equal")
+
+
+def _jax_numpy_on_tracer(tracer):
+    fn_name = None
+    f = sys._getframe(2)
+    while f is not None and (os.sep + "jax" + os.sep) in f.f_code.co_filename:
+        loc = f.f_locals
+        cand = loc.get("fun_name") or getattr(loc.get("fun"), "__name__", None) or \
+            getattr(loc.get("self"), "__name__", None)
+        if isinstance(cand, str) and not cand.startswith("_") and cand not in ("cache_miss", "wrapper"):
+            fn_name = cand
+            break
+        f = f.f_back
+    name = fn_name or "<name>"
+    raise ForeignFunctionError(
+        f"a jax.numpy/jax.lax function (`{name}`) was called on an fxjax tracer "
+        f"({tracer.aval.str_short()}) at {user_frame_info(2)}. jax cannot see inside "
+        f"fxjax transformations.\nFix: use our function of the same name: "
+        f"primitives.numpy.{name} (fnp), primitives.nn.{name} or primitives.{name} (lax level).")

@@ -1,0 +1,176 @@
+"""Tracing Python functions to Graphs: ``make_graph`` and the staging trace.
+
+Example::
+
+    >>> import fx, primitives.numpy as fnp
+    >>> print(fx.make_graph(lambda x: fnp.sum(fnp.sin(x) * 2.0))(fnp.ones(3)))
+    { lambda ; a:f32[3]. let
+        b:f32[3] = sin a
+        c:f32[3] = mul b 2.0:f32[]
+        d:f32[] = reduce_sum[axes=(0,)] c
+      in (d,) }
+
+Closure conversion: arrays the function captures (and tracers of an outer
+transformation) become constants of the ClosedGraph; Python and numpy scalars
+become Literals written inline.
+"""
+from __future__ import annotations
+
+import functools
+from typing import Any, Callable, Sequence
+
+import numpy as np
+from jax import tree_util
+
+from fx import core
+from fx.core import Tracer, Trace, get_aval, new_main, full_raise
+from fx.errors import FxError
+from fx.ir import ClosedGraph, Equation, Graph, Literal, ShapedArray, Var
+from fx.source_info import user_frame_info
+
+__all__ = ["make_graph", "GraphTrace", "GraphTracer", "trace_to_graph", "abstractify"]
+
+
+class GraphTracer(Tracer):
+    """A staged value: its aval and the Var (or Literal) that names it."""
+    __slots__ = ("aval", "var")
+
+    def __init__(self, trace, aval, var):
+        self._trace = trace
+        self.aval = aval
+        self.var = var
+
+    def concrete_value(self):
+        if isinstance(self.var, Literal):
+            return self.var.val
+        return None
+
+
+class _Builder:
+    __slots__ = ("equations", "consts", "const_ids")
+
+    def __init__(self):
+        self.equations = []
+        self.consts = []        # (Var, value)
+        self.const_ids = {}     # id(value) -> tracer
+
+
+_LITERAL_TYPES = (bool, int, float, complex)
+
+
+class GraphTrace(Trace):
+    """Stages every primitive into the current Graph being built."""
+    __slots__ = ()
+
+    def new_arg(self, aval):
+        return GraphTracer(self, aval, Var(aval))
+
+    def pure(self, val):
+        builder = self.main.global_data
+        t = type(val)
+        if t in _LITERAL_TYPES or (isinstance(val, (np.ndarray, np.generic)) and np.ndim(val) == 0):
+            aval = get_aval(val)
+            lit_val = val if t in _LITERAL_TYPES else np.asarray(val, aval.dtype)
+            return GraphTracer(self, aval, Literal(lit_val, aval))
+        hit = builder.const_ids.get(id(val))
+        if hit is not None and hit[1] is val:
+            return hit[0]
+        aval = get_aval(val)
+        tracer = GraphTracer(self, aval, Var(aval))
+        builder.consts.append((tracer.var, val))
+        builder.const_ids[id(val)] = (tracer, val)
+        return tracer
+
+    lift = pure
+
+    def process_primitive(self, primitive, tracers, params):
+        avals_in = [t.aval for t in tracers]
+        try:
+            out = primitive.rule("abstract_eval")(*avals_in, **params)
+        except FxError as e:
+            raise _with_source(e) from None
+        src = user_frame_info(3)
+        if primitive.multiple_results:
+            outs = [GraphTracer(self, a, Var(a)) for a in out]
+            self.main.global_data.equations.append(
+                Equation(primitive, tuple(t.var for t in tracers), params,
+                         tuple(t.var for t in outs), src))
+            return outs
+        o = GraphTracer(self, out, Var(out))
+        self.main.global_data.equations.append(
+            Equation(primitive, tuple(t.var for t in tracers), params, (o.var,), src))
+        return o
+
+
+def _with_source(e):
+    if getattr(e, "_fx_located", False):
+        return e
+    src = user_frame_info(3)
+    new = type(e)(f"{e}\n  at {src}" if src else str(e))
+    new._fx_located = True
+    return new
+
+
+def abstractify(x) -> ShapedArray:
+    return get_aval(x)
+
+
+def trace_to_graph(fn: Callable, in_avals: Sequence[ShapedArray]) -> tuple[Graph, list]:
+    """Trace ``fn`` (flat arrays in, flat list out) on ``in_avals``.
+
+    Returns:
+      (graph, consts): the graph's first ``len(consts)`` in_vars are the constants.
+    """
+    builder = _Builder()
+    with new_main(GraphTrace, builder, dynamic=True) as main:
+        trace = main.trace
+        in_tracers = [trace.new_arg(a) for a in in_avals]
+        outs = fn(*in_tracers)
+        out_tracers = [full_raise(trace, o) for o in outs]
+    const_vars = [v for v, _ in builder.consts]
+    consts = [c for _, c in builder.consts]
+    graph = Graph(const_vars + [t.var for t in in_tracers], builder.equations,
+                  [t.var for t in out_tracers])
+    return graph, consts
+
+
+def make_graph(fun: Callable, static_argnums: int | Sequence[int] = ()):
+    """Like ``jax.make_jaxpr``: returns a function that traces ``fun`` to a ClosedGraph.
+
+    Args:
+      fun: a Python function of arrays (any pytrees in and out).
+      static_argnums: positions of arguments passed as Python values, not traced.
+
+    Returns:
+      A function ``(*args, **kwargs) -> ClosedGraph``; the graph's ``in_tree``
+      and ``out_tree`` record the pytree structures.
+
+    Example::
+
+        >>> g = fx.make_graph(lambda x, y: x * y + 1.0)(1.0, 2.0)
+        >>> print(g)   # doctest: +SKIP
+    """
+    if isinstance(static_argnums, int):
+        static_argnums = (static_argnums,)
+    static_argnums = tuple(static_argnums)
+
+    @functools.wraps(fun)
+    def traced(*args, **kwargs):
+        dyn_args = tuple(a for i, a in enumerate(args) if i not in static_argnums)
+        leaves, in_tree = tree_util.tree_flatten((dyn_args, kwargs))
+        in_avals = [get_aval(x) for x in leaves]
+        out_tree_box = []
+
+        def flat_fun(*flat):
+            dyn, kw = tree_util.tree_unflatten(in_tree, flat)
+            it = iter(dyn)
+            full = [a if i in static_argnums else next(it) for i, a in enumerate(args)]
+            out = fun(*full, **kw)
+            out_leaves, out_tree = tree_util.tree_flatten(out)
+            out_tree_box.append(out_tree)
+            return out_leaves
+
+        graph, consts = trace_to_graph(flat_fun, in_avals)
+        return ClosedGraph(graph, consts, in_tree, out_tree_box[0])
+
+    return traced

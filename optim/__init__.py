@@ -1,0 +1,1 @@
+"""optim: a functional optimizer library following the optax protocol (to come)."""

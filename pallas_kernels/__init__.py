@@ -1,0 +1,1 @@
+"""Pallas kernels: fused attention and matmul (to come)."""

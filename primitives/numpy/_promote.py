@@ -1,0 +1,98 @@
+"""Dtype promotion as jax.numpy does it (weak-typed Python scalars included).
+
+We reuse jax's promotion lattice (``jax.dtypes.result_type``) rather than
+writing tables; results are cached per (dtype, weak) signature.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+import jax
+
+from fx.core import Tracer, get_aval
+
+__all__ = ["promote", "result_type_of", "dtype_of"]
+
+_PY = (bool, int, float, complex)
+
+
+def _sig(x):
+    t = type(x)
+    if t in _PY:
+        return t
+    if isinstance(x, Tracer):
+        a = x.aval
+        return (a.dtype, a.weak_type)
+    dt = getattr(x, "dtype", None)
+    if dt is None:
+        a = get_aval(x)
+        return (a.dtype, a.weak_type)
+    return (np.dtype(dt), bool(getattr(x, "weak_type", False)))
+
+
+class _WeakProxy:
+    __slots__ = ("dtype", "weak_type")
+
+    def __init__(self, dtype):
+        self.dtype = dtype
+        self.weak_type = True
+
+
+@lru_cache(maxsize=4096)
+def _result(sigs):
+    args = []
+    for s in sigs:
+        if isinstance(s, tuple):
+            dtype, weak = s
+            args.append(_WeakProxy(dtype) if weak else dtype)
+        else:
+            args.append(s)
+    dtype, weak = jax.dtypes.result_type(*args, return_weak_type_flag=True)
+    return np.dtype(dtype), weak
+
+
+def result_type_of(*args):
+    """(dtype, weak_type) jax.numpy would give ``args`` combined."""
+    return _result(tuple(_sig(a) for a in args))
+
+
+def dtype_of(x) -> np.dtype:
+    return _result((_sig(x),))[0]
+
+
+_KIND_PY = {"b": bool, "i": int, "u": int, "f": float, "c": complex}
+
+
+def promote(*args):
+    """Convert ``args`` to their common jax.numpy dtype.
+
+    Python scalars stay Python scalars (weak literals) when the result is weak,
+    else become numpy scalars of the result dtype. Arrays of another dtype get a
+    ``convert_element_type``.
+    """
+    try:  # fast path: all arrays of one dtype (weakness cannot change the dtype then)
+        d0 = args[0].dtype
+        for a in args[1:]:
+            if a.dtype != d0:
+                break
+        else:
+            return args
+    except AttributeError:
+        pass
+    sigs = tuple(_sig(a) for a in args)
+    dtype, weak = _result(sigs)
+    from primitives.elementwise import convert_element_type
+    out = []
+    for a, s in zip(args, sigs):
+        if not isinstance(s, tuple):  # Python scalar
+            if weak:
+                kind = "f" if dtype == jax.dtypes.bfloat16 else dtype.kind
+                out.append(_KIND_PY[kind](a))
+            else:
+                out.append(np.asarray(a, dtype))
+        elif s[0] != dtype or s[1] != weak:
+            out.append(a if s[0] == dtype else convert_element_type(a, dtype, weak_type=weak))
+        else:
+            out.append(a)
+    return out

@@ -1,0 +1,170 @@
+"""jit: trace once per signature, run passes, lower the whole Graph to one XLA program.
+
+Design: the cache-hit path is ``jax.jit``'s own C++ dispatch (pytree
+flattening, signature check and executable cache are native code), so a call
+costs what a ``jax.jit`` call costs. On a miss jax calls our ``_lowered``
+function with abstract values: we trace the user's function to our Graph
+(``fx.make_graph``), run ``dce`` and ``cse``, and evaluate each equation's
+``lowering`` rule on jax's tracers, which builds one XLA computation. Our
+Graphs are kept in a bounded LRU keyed by the signature (pytree structure,
+avals, static args), so ``traces`` counts exactly the signature changes.
+
+Under an outer fxjax transformation (grad, vmap, make_graph) the function is
+traced inline into the outer trace, which is itself compiled as a whole when
+it reaches a jit.
+
+References:
+    JAX's ``jax.jit`` (pjit) and autodidax's ``xla_call``.
+"""
+from __future__ import annotations
+
+import functools
+import inspect
+from collections import OrderedDict
+from typing import Any, Callable, Sequence
+
+import jax
+from jax import tree_util
+
+from fx import core, passes
+from fx.core import get_aval
+from fx.interpreter import lower_graph
+from fx.ir import ClosedGraph
+from fx.tracing import make_graph
+
+__all__ = ["jit", "eval_shape", "Jitted"]
+
+_GRAPH_CACHE_SIZE = 256
+
+
+def _norm(nums) -> tuple:
+    if nums is None:
+        return ()
+    if isinstance(nums, int):
+        return (nums,)
+    return tuple(nums)
+
+
+class Jitted:
+    """The function returned by :func:`jit`."""
+
+    def __init__(self, fun, static_argnums, static_argnames, donate_argnums,
+                 in_shardings, out_shardings):
+        functools.update_wrapper(self, fun)
+        self._fun = fun
+        self._static_argnums = _norm(static_argnums)
+        self._static_argnames = _norm(static_argnames) if not isinstance(static_argnames, str) \
+            else (static_argnames,)
+        self._graphs: OrderedDict = OrderedDict()
+        self.traces = 0  # how many times the Python function was traced
+        kwargs = {}
+        if in_shardings is not None:
+            kwargs["in_shardings"] = in_shardings
+        if out_shardings is not None:
+            kwargs["out_shardings"] = out_shardings
+        self._jax_fn = jax.jit(self._lowered, static_argnums=self._static_argnums,
+                               static_argnames=self._static_argnames,
+                               donate_argnums=_norm(donate_argnums), **kwargs)
+        try:
+            self._signature = inspect.signature(fun)
+        except (TypeError, ValueError):
+            self._signature = None
+
+    # -- tracing (runs only when jax's cache misses)
+    def graph(self, *args, **kwargs) -> ClosedGraph:
+        """The optimized Graph this function compiles for these arguments."""
+        statics = tuple(args[i] for i in self._static_argnums if i < len(args))
+        static_kw = tuple((k, kwargs[k]) for k in self._static_argnames if k in kwargs)
+        dyn_kwargs = {k: v for k, v in kwargs.items() if k not in self._static_argnames}
+        dyn = [a for i, a in enumerate(args) if i not in self._static_argnums]
+        leaves, tree = tree_util.tree_flatten((dyn, dyn_kwargs))
+        key = (tree, tuple(get_aval(x) for x in leaves), statics, static_kw)
+        try:
+            hit = self._graphs.get(key)
+        except TypeError:
+            raise TypeError(f"jit: static arguments must be hashable, got {statics + static_kw}. "
+                            f"Pass arrays as dynamic arguments instead.") from None
+        if hit is not None:
+            self._graphs.move_to_end(key)
+            return hit
+        self.traces += 1
+        fun = self._fun
+        static_kw_d = dict(static_kw)
+        g = make_graph(lambda *a, **k: fun(*a, **k, **static_kw_d),
+                       static_argnums=self._static_argnums)(*args, **dyn_kwargs)
+        g = passes.dce(passes.cse(g))
+        self._graphs[key] = g
+        if len(self._graphs) > _GRAPH_CACHE_SIZE:
+            self._graphs.popitem(last=False)
+        return g
+
+    def _lowered(self, *args, **kwargs):
+        g = self.graph(*args, **kwargs)
+        dyn = [a for i, a in enumerate(args) if i not in self._static_argnums]
+        dyn_kwargs = {k: v for k, v in kwargs.items() if k not in self._static_argnames}
+        leaves = tree_util.tree_leaves((dyn, dyn_kwargs))
+        outs = lower_graph(g, *leaves)
+        return tree_util.tree_unflatten(g.out_tree, outs)
+
+    # -- calling
+    def __call__(self, *args, **kwargs):
+        if core.is_eager():
+            return self._jax_fn(*args, **kwargs)
+        # under an outer fxjax transformation: trace inline
+        return self._fun(*args, **kwargs)
+
+    def lower(self, *args, **kwargs):
+        """jax's Lowered: ``.as_text()`` gives StableHLO, ``.compile()`` the executable."""
+        return self._jax_fn.lower(*args, **kwargs)
+
+    def eval_shape(self, *args, **kwargs):
+        return eval_shape(self._fun, *args, **kwargs)
+
+    def clear_cache(self):
+        self._graphs.clear()
+        self._jax_fn.clear_cache()
+
+    def __get__(self, obj, objtype=None):
+        if obj is None:
+            return self
+        return functools.partial(self, obj)
+
+
+def jit(fun: Callable | None = None, *, static_argnums: int | Sequence[int] = (),
+        static_argnames: str | Sequence[str] = (), donate_argnums: int | Sequence[int] = (),
+        in_shardings=None, out_shardings=None):
+    """Compile ``fun`` to one XLA program per signature (as ``jax.jit``).
+
+    Args:
+      fun: a function of arrays (any pytrees).
+      static_argnums: positions passed as hashable Python values; a new value retraces.
+      static_argnames: names of keyword arguments treated the same way.
+      donate_argnums: positions whose buffers XLA may reuse for outputs.
+      in_shardings / out_shardings: as ``jax.jit`` (GSPMD shardings).
+
+    Returns:
+      A :class:`Jitted` callable with ``.lower(*args)`` (``.as_text()``,
+      ``.compile()``), ``.graph(*args)`` (our optimized IR) and ``.traces``.
+
+    Example::
+
+        >>> f = jit(lambda x: fnp.sin(x) * 2.0)
+        >>> f(fnp.ones(3))
+    """
+    if fun is None:
+        return functools.partial(jit, static_argnums=static_argnums,
+                                 static_argnames=static_argnames, donate_argnums=donate_argnums,
+                                 in_shardings=in_shardings, out_shardings=out_shardings)
+    return Jitted(fun, static_argnums, static_argnames, donate_argnums, in_shardings, out_shardings)
+
+
+def eval_shape(fun: Callable, *args, **kwargs):
+    """Shapes and dtypes of ``fun``'s outputs, without running it (as ``jax.eval_shape``).
+
+    Args accept arrays or ``jax.ShapeDtypeStruct``s.
+
+    Returns:
+      A pytree of ``jax.ShapeDtypeStruct``.
+    """
+    g = make_graph(fun)(*args, **kwargs)
+    return tree_util.tree_unflatten(g.out_tree, [a.to_struct() for a in g.out_avals])
