@@ -165,7 +165,9 @@ class Primitive:
         except FxError:
             raise
         except Exception as e:
-            _explain_eager_failure(self, args, params, e)
+            err = _explain_eager_failure(self, args, params, e)
+            if err is not None:
+                raise err from None
             raise
 
 
@@ -183,12 +185,18 @@ def _make_impl(prim: Primitive, params: dict):
 def _explain_eager_failure(prim, args, params, err):
     """jax rejected the op: rerun our abstract eval so the user gets our typed error."""
     if prim.abstract_eval is None:
-        return
+        return None
     try:
         avals = [get_aval(a) for a in args]
+        prim.abstract_eval(*avals, **params)  # raises our typed error if the shapes are bad
+    except FxError as e:
+        src = user_frame_info(3)
+        new = type(e)(f"{e}\n  at {src}" if src else str(e))
+        new._fx_located = True
+        return new
     except Exception:
-        return
-    prim.abstract_eval(*avals, **params)  # raises our typed error if the shapes are bad
+        return None
+    return None
 
 
 def _leaked_error(tracer, prim):

@@ -148,3 +148,74 @@ def standard_naryop(name: str, kinds: str, lax_fn, aval_rule=nary_aval) -> Primi
     p.def_abstract_eval(partial(aval_rule, name, kinds))
     p.def_lowering(partial(coerce_lowering, lax_fn))
     return p
+
+
+# --- helpers for jvp / transpose / batch rules --------------------------------
+from fx.core import Zero, UndefinedPrimal, get_aval  # noqa: E402
+
+not_mapped = None
+
+
+def zeros_like_aval(aval: ShapedArray):
+    """A concrete (or traced) array of zeros with ``aval``'s shape and dtype."""
+    from primitives.shape import broadcast_in_dim
+    return broadcast_in_dim(np.zeros((), aval.dtype), aval.shape, ())
+
+
+def instantiate(t, aval: ShapedArray | None = None):
+    """Materialize a symbolic ``Zero`` tangent/cotangent; other values pass through."""
+    if isinstance(t, Zero):
+        return zeros_like_aval(t.aval)
+    return t
+
+
+def is_zero(t) -> bool:
+    return isinstance(t, Zero)
+
+
+def zero_tangent_aval(aval: ShapedArray) -> ShapedArray:
+    """Integer and boolean values have float0-like (symbolic zero) tangents; we
+    keep their aval and never materialize them."""
+    return aval.strip_weak()
+
+
+def moveaxis(x, src: int, dst: int):
+    """Move axis ``src`` of ``x`` to ``dst`` (a transpose; no-op when equal)."""
+    from primitives.shape import transpose
+    ndim = len(get_aval(x).shape)
+    src, dst = src % ndim, dst % ndim
+    if src == dst:
+        return x
+    perm = [i for i in range(ndim) if i != src]
+    perm.insert(dst, src)
+    return transpose(x, perm)
+
+
+def bdim_to_front(x, bdim, size: int):
+    """Return ``x`` with its batch axis at 0; an unbatched x is broadcast to ``size``."""
+    from primitives.shape import broadcast_in_dim
+    if bdim is None:
+        aval = get_aval(x)
+        return broadcast_in_dim(x, (size,) + aval.shape, tuple(range(1, aval.ndim + 1)))
+    return moveaxis(x, bdim, 0)
+
+
+def batch_size(args, bdims) -> int:
+    for x, d in zip(args, bdims):
+        if d is not None:
+            return get_aval(x).shape[d]
+    raise ValueError("batch rule called with no batched argument")
+
+
+def elementwise_batch(prim, args, bdims, **params):
+    """Batch rule of elementwise n-ary primitives: batched operands get their
+    batch axis in front; unbatched non-scalar operands are broadcast (rank-0
+    operands stay scalars, which every elementwise primitive accepts)."""
+    size = batch_size(args, bdims)
+    out_args = []
+    for x, d in zip(args, bdims):
+        if d is None and get_aval(x).ndim == 0:
+            out_args.append(x)
+        else:
+            out_args.append(bdim_to_front(x, d, size))
+    return prim.bind(*out_args, **params), 0

@@ -1,25 +1,24 @@
-"""The numpy API (as jax.numpy), built only from the lax-level primitives."""
+"""The numpy API (as jax.numpy), built only from the lax-level primitives.
+
+Submodules (one concept each) are re-exported here; ``_methods`` installs the
+operators and methods of traced arrays.
+"""
 from __future__ import annotations
 
-import primitives as P
-from primitives.numpy._promote import promote
+import importlib as _importlib
 
-from fx.core import register_tracer_ops
+from primitives.numpy._promote import promote  # noqa: F401
 
+_SUBMODULES = ["dtypes", "creation", "math", "reductions", "linalg_ops", "manipulation",
+               "indexing", "sorting"]
+for _name in _SUBMODULES:
+    try:
+        _mod = _importlib.import_module(f"primitives.numpy.{_name}")
+    except ModuleNotFoundError as _e:  # a submodule not written yet
+        if _e.name != f"primitives.numpy.{_name}":
+            raise
+        continue
+    globals().update({k: getattr(_mod, k) for k in _mod.__all__})
 
-def add(x, y):
-    """Elementwise x + y with numpy broadcasting and jax.numpy dtype promotion."""
-    x, y = promote(x, y)
-    return P.add(x, y)
-
-
-def multiply(x, y):
-    x, y = promote(x, y)
-    return P.mul(x, y)
-
-
-def sin(x):
-    return P.sin(x)
-
-
-register_tracer_ops({"add": add, "multiply": multiply})
+from primitives.numpy import linalg  # noqa: E402,F401
+from primitives.numpy import _methods  # noqa: E402,F401  (installs Tracer operators)

@@ -1,0 +1,1 @@
+"""Operators and methods of traced arrays (installed into fx.core.Tracer)."""

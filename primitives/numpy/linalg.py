@@ -1,0 +1,2 @@
+"""fnp.linalg (as jax.numpy.linalg)."""
+__all__ = []
