@@ -32,7 +32,7 @@ from fx.source_info import user_frame_info
 
 __all__ = ["Primitive", "Tracer", "Trace", "MainTrace", "EvalTrace", "new_main",
            "new_dynamic", "find_top_trace", "full_raise", "full_lower", "get_aval",
-           "is_eager", "register_tracer_ops", "AbstractEvalRule", "LoweringRule", "JVPRule",
+           "is_eager", "register_tracer_ops", "register_structural_ops", "structural", "AbstractEvalRule", "LoweringRule", "JVPRule",
            "TransposeRule", "BatchRule", "UndefinedPrimal", "Zero"]
 
 
@@ -106,6 +106,8 @@ class Primitive:
         for r in _RULES:
             setattr(self, r, None)
         frame = sys._getframe(1)
+        while frame.f_back is not None and frame.f_code.co_filename.endswith("_rules.py"):
+            frame = frame.f_back
         self.defined_in = os.path.relpath(frame.f_code.co_filename,
                                           os.path.dirname(os.path.dirname(__file__)))
         self._impl_cache: dict = {}
@@ -396,6 +398,24 @@ def _ops():
         import importlib
         importlib.import_module("primitives.numpy")
     return _tracer_ops
+
+
+_structural_ops: dict = {}
+
+
+def register_structural_ops(ops: dict) -> None:
+    """Register the few shape ops the transforms need generically (moving vmap
+    axes, un-broadcasting cotangents): transpose, broadcast_in_dim, reduce_sum,
+    reshape, convert_element_type. Registered by ``primitives``."""
+    _structural_ops.update(ops)
+
+
+def structural(name: str):
+    """The registered structural op ``name`` (see register_structural_ops)."""
+    if not _structural_ops:
+        import importlib
+        importlib.import_module("primitives")
+    return _structural_ops[name]
 
 
 def _binop(name, reflected=False):

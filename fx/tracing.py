@@ -134,12 +134,15 @@ def trace_to_graph(fn: Callable, in_avals: Sequence[ShapedArray]) -> tuple[Graph
     return graph, consts
 
 
-def make_graph(fun: Callable, static_argnums: int | Sequence[int] = ()):
+def make_graph(fun: Callable, static_argnums: int | Sequence[int] = (), dce: bool = True):
     """Like ``jax.make_jaxpr``: returns a function that traces ``fun`` to a ClosedGraph.
 
     Args:
       fun: a Python function of arrays (any pytrees in and out).
       static_argnums: positions of arguments passed as Python values, not traced.
+      dce: remove dead equations (default; all our primitives are pure). Unlike
+        ``jax.make_jaxpr``, so that e.g. ``make_graph(grad(f))`` shows only
+        what the gradient needs. Pass False to see everything that was traced.
 
     Returns:
       A function ``(*args, **kwargs) -> ClosedGraph``; the graph's ``in_tree``
@@ -171,6 +174,10 @@ def make_graph(fun: Callable, static_argnums: int | Sequence[int] = ()):
             return out_leaves
 
         graph, consts = trace_to_graph(flat_fun, in_avals)
-        return ClosedGraph(graph, consts, in_tree, out_tree_box[0])
+        closed = ClosedGraph(graph, consts, in_tree, out_tree_box[0])
+        if dce:
+            from fx.passes.dce import dce as _dce
+            closed = _dce(closed)
+        return closed
 
     return traced

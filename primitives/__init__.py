@@ -15,3 +15,9 @@ for _name in _FAMILIES:
             raise
         continue
     globals().update({k: getattr(_mod, k) for k in _mod.__all__})
+
+from fx.core import register_structural_ops as _register  # noqa: E402
+
+_register({k: globals()[k] for k in ("transpose", "broadcast_in_dim", "reshape", "reduce_sum",
+                                     "convert_element_type", "squeeze", "expand_dims", "slice")
+           if k in globals()})

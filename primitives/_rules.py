@@ -219,3 +219,24 @@ def elementwise_batch(prim, args, bdims, **params):
         else:
             out_args.append(bdim_to_front(x, d, size))
     return prim.bind(*out_args, **params), 0
+
+
+# --- contraction families (linalg, conv): jvp of bilinear primitives ---------
+def bilinear_jvp(prim, primals, tangents, **params):
+    """jvp of a primitive bilinear in its two operands (dot_general, conv):
+    ``d(x * y) = dx * y + x * dy``, skipping symbolic-zero terms. Outputs that
+    are not floating point get a Zero tangent."""
+    from primitives.elementwise import add
+    x, y = primals
+    x_dot, y_dot = tangents
+    out = prim.bind(x, y, **params)
+    out_aval = get_aval(out)
+    terms = []
+    if _kind(out_aval.dtype) in FLOAT:
+        if not is_zero(x_dot):
+            terms.append(prim.bind(x_dot, y, **params))
+        if not is_zero(y_dot):
+            terms.append(prim.bind(x, y_dot, **params))
+    if not terms:
+        return out, Zero(zero_tangent_aval(out_aval))
+    return out, terms[0] if len(terms) == 1 else add(*terms)

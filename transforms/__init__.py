@@ -1,4 +1,9 @@
-"""Transformations of the IR: jit, grad, vmap, ... (as the same names in jax)."""
+"""Transformations of the IR: jit, jvp, vmap, ... (as the same names in jax)."""
 from transforms.jit import jit, eval_shape, Jitted
+from transforms.jvp import jvp, linearize
+from transforms.transpose import linear_transpose
+from transforms.vmap import vmap
+from transforms.grad import vjp, grad, value_and_grad, jacfwd, jacrev, hessian
 
-__all__ = ["jit", "eval_shape", "Jitted"]
+__all__ = ["jit", "eval_shape", "Jitted", "jvp", "linearize", "linear_transpose", "vmap", "vjp", "grad",
+           "value_and_grad", "jacfwd", "jacrev", "hessian"]
