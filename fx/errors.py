@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 __all__ = ["FxError", "ShapeError", "FxTypeError", "ConcretizationError",
-           "UnexpectedTracerError", "UnsupportedInputError", "ForeignFunctionError"]
+           "UnexpectedTracerError", "UnsupportedInputError", "ForeignFunctionError",
+           "UnboundAxisError"]
 
 
 class FxError(Exception):
@@ -34,3 +35,7 @@ class ForeignFunctionError(FxError, RuntimeError):
 
     (Not a TypeError on purpose: jax.jit turns TypeErrors raised while it reads
     its arguments into its own, less helpful message.)"""
+
+
+class UnboundAxisError(FxError, NameError):
+    """A collective (psum, axis_index, ...) names an axis no enclosing vmap/pmap binds."""

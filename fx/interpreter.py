@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Sequence
 
+import numpy as np
 from jax import tree_util
 
 from fx.ir import ClosedGraph, Graph, Literal
@@ -29,7 +30,9 @@ def walk(graph: Graph, args: Sequence[Any], apply: Callable) -> list:
         outs = apply(eqn, [read(x) for x in eqn.inputs])
         for v, o in zip(eqn.outputs, outs):
             env[id(v)] = o
-    return [read(v) for v in graph.out_vars]
+    # a Literal output becomes an array of its aval's dtype (not a Python scalar)
+    return [np.asarray(v.val, v.aval.dtype) if type(v) is Literal else env[id(v)]
+            for v in graph.out_vars]
 
 
 def _bind(eqn, invals):

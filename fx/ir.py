@@ -239,8 +239,9 @@ def typecheck(graph: Graph | ClosedGraph) -> None:
                 raise IRTypeError(f"variable {x} used before it is defined in\n  "
                                   f"{print_equation(eqn)}  (at {eqn.source_info})")
         for p in eqn.params.values():
-            if isinstance(p, (Graph, ClosedGraph)):
-                typecheck(p)
+            for sub in (p if isinstance(p, tuple) else (p,)):
+                if isinstance(sub, (Graph, ClosedGraph)):
+                    typecheck(sub)
         if eqn.primitive.abstract_eval is not None:
             avals = [x.aval for x in eqn.inputs]
             out = eqn.primitive.abstract_eval(*avals, **eqn.params)

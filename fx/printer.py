@@ -48,6 +48,8 @@ def _fmt_param(value, indent: int) -> str:
                            n_consts=len(value.consts) if isinstance(value, ClosedGraph) else 0,
                            indent=indent + 4)
         return "\n" + text
+    if isinstance(value, tuple) and value and all(isinstance(v, (Graph, ClosedGraph)) for v in value):
+        return "(" + "".join(_fmt_param(v, indent) for v in value) + ")"  # cond/switch branches
     if isinstance(value, np.dtype):
         return value.name
     if isinstance(value, type) and issubclass(value, np.generic):

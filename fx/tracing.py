@@ -33,16 +33,16 @@ __all__ = ["make_graph", "GraphTrace", "GraphTracer", "trace_to_graph", "abstrac
 
 class GraphTracer(Tracer):
     """A staged value: its aval and the Var (or Literal) that names it."""
-    __slots__ = ("aval", "var")
+    __slots__ = ("aval", "node")
 
     def __init__(self, trace, aval, var):
         self._trace = trace
         self.aval = aval
-        self.var = var
+        self.node = var
 
     def concrete_value(self):
-        if isinstance(self.var, Literal):
-            return self.var.val
+        if isinstance(self.node, Literal):
+            return self.node.val
         return None
 
 
@@ -77,7 +77,7 @@ class GraphTrace(Trace):
             return hit[0]
         aval = get_aval(val)
         tracer = GraphTracer(self, aval, Var(aval))
-        builder.consts.append((tracer.var, val))
+        builder.consts.append((tracer.node, val))
         builder.const_ids[id(val)] = (tracer, val)
         return tracer
 
@@ -93,12 +93,12 @@ class GraphTrace(Trace):
         if primitive.multiple_results:
             outs = [GraphTracer(self, a, Var(a)) for a in out]
             self.main.global_data.equations.append(
-                Equation(primitive, tuple(t.var for t in tracers), params,
-                         tuple(t.var for t in outs), src))
+                Equation(primitive, tuple(t.node for t in tracers), params,
+                         tuple(t.node for t in outs), src))
             return outs
         o = GraphTracer(self, out, Var(out))
         self.main.global_data.equations.append(
-            Equation(primitive, tuple(t.var for t in tracers), params, (o.var,), src))
+            Equation(primitive, tuple(t.node for t in tracers), params, (o.node,), src))
         return o
 
 
@@ -129,8 +129,8 @@ def trace_to_graph(fn: Callable, in_avals: Sequence[ShapedArray]) -> tuple[Graph
         out_tracers = [full_raise(trace, o) for o in outs]
     const_vars = [v for v, _ in builder.consts]
     consts = [c for _, c in builder.consts]
-    graph = Graph(const_vars + [t.var for t in in_tracers], builder.equations,
-                  [t.var for t in out_tracers])
+    graph = Graph(const_vars + [t.node for t in in_tracers], builder.equations,
+                  [t.node for t in out_tracers])
     return graph, consts
 
 

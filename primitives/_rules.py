@@ -47,10 +47,16 @@ def normalize_axis(axis: int, ndim: int, op: str) -> int:
     return axis % ndim if ndim else 0
 
 
+_KIND_CACHE: dict = {}
+
+
 def _kind(dtype: np.dtype) -> str:
-    if dtype == jax.dtypes.bfloat16 or dtype.name in ("bfloat16", "float8_e4m3fn", "float8_e5m2"):
-        return "f"
-    return dtype.kind
+    """numpy kind letter, with ml_dtypes floats (bfloat16, float8) counted as 'f'."""
+    k = _KIND_CACHE.get(dtype)
+    if k is None:
+        k = "f" if dtype.name in ("bfloat16", "float8_e4m3fn", "float8_e5m2") else dtype.kind
+        _KIND_CACHE[dtype] = k
+    return k
 
 
 def check_kind(op: str, avals, kinds: str) -> None:
@@ -123,6 +129,8 @@ def coerce_lowering(lax_fn, *args, **params):
     if len(dtypes) == 1 and not any(is_python_scalar(a) for a in args) and len(shapes) == 1:
         return lax_fn(*args, **params)
     strong = [np.dtype(a.dtype) for a in args if not _is_weak_jax(a)]
+    if len(set(strong)) > 1:  # two strong dtypes: let lax reject it (our abstract eval explains)
+        return lax_fn(*args, **params)
     target = strong[0] if strong else jax.dtypes.result_type(*args)
     shape = max(shapes, key=len)
     out = []
@@ -209,23 +217,37 @@ def batch_size(args, bdims) -> int:
 
 def elementwise_batch(prim, args, bdims, **params):
     """Batch rule of elementwise n-ary primitives: batched operands get their
-    batch axis in front; unbatched non-scalar operands are broadcast (rank-0
-    operands stay scalars, which every elementwise primitive accepts)."""
+    batch axis in front; unbatched rank-0 operands stay scalars (every
+    elementwise primitive accepts them); a batched per-example scalar next to
+    non-scalar operands is broadcast to their shape."""
+    from primitives.shape import broadcast_in_dim
     size = batch_size(args, bdims)
+    per_example = [get_aval(x).shape[:d] + get_aval(x).shape[d + 1:] if d is not None
+                   else get_aval(x).shape for x, d in zip(args, bdims)]
+    shape = max(per_example, key=len)
     out_args = []
-    for x, d in zip(args, bdims):
-        if d is None and get_aval(x).ndim == 0:
-            out_args.append(x)
-        else:
-            out_args.append(bdim_to_front(x, d, size))
+    for x, d, pe in zip(args, bdims, per_example):
+        if d is None:
+            out_args.append(x if pe == () else bdim_to_front(x, None, size))
+            continue
+        x = moveaxis(x, d, 0)
+        if pe != shape:
+            x = broadcast_in_dim(x, (size,) + shape, (0,))
+        out_args.append(x)
     return prim.bind(*out_args, **params), 0
 
 
 # --- contraction families (linalg, conv): jvp of bilinear primitives ---------
+def _has_tangent(x, x_dot) -> bool:
+    """False for symbolic zeros and for integer/bool operands (float0 tangents)."""
+    return not is_zero(x_dot) and _kind(get_aval(x).dtype) in FLOAT
+
+
 def bilinear_jvp(prim, primals, tangents, **params):
     """jvp of a primitive bilinear in its two operands (dot_general, conv):
-    ``d(x * y) = dx * y + x * dy``, skipping symbolic-zero terms. Outputs that
-    are not floating point get a Zero tangent."""
+    ``d(x * y) = dx * y + x * dy``, skipping the terms of symbolic-zero or
+    integer operands' tangents. Outputs that are not floating point get a
+    Zero tangent."""
     from primitives.elementwise import add
     x, y = primals
     x_dot, y_dot = tangents
@@ -233,9 +255,9 @@ def bilinear_jvp(prim, primals, tangents, **params):
     out_aval = get_aval(out)
     terms = []
     if _kind(out_aval.dtype) in FLOAT:
-        if not is_zero(x_dot):
+        if _has_tangent(x, x_dot):
             terms.append(prim.bind(x_dot, y, **params))
-        if not is_zero(y_dot):
+        if _has_tangent(y, y_dot):
             terms.append(prim.bind(x, y_dot, **params))
     if not terms:
         return out, Zero(zero_tangent_aval(out_aval))

@@ -1,22 +1,267 @@
-"""Elementwise primitives (as jax.lax): one block per primitive, all its rules below it.
+"""Elementwise primitives (as jax.lax): arithmetic, comparisons, bitwise ops,
+selection and conversions. Transcendental functions and float rounding live in
+``elementwise_math``.
+
+One block per primitive, all its rules right below it; the rule helpers at the
+top build every jvp/transpose/batch rule of the family (JAX's ``defjvp``).
 
 Example::
 
     >>> import primitives as P
-    >>> P.sin(1.0)   # eager: runs at once, returns a jax.Array
+    >>> P.add(1.0, 2.0)   # eager: runs at once, returns a jax.Array
+    >>> print(fx.make_graph(lambda x: P.max(x, 0.0))(np.ones(3, np.float32)))
+    { lambda ; a:f32[3]. let
+        b:f32[3] = max a 0.0:f32[]
+      in (b,) }
 """
 from __future__ import annotations
 
-from jax import lax
+import builtins
+import functools
+from functools import partial
 
-from fx.core import Primitive
-__all__ = ["add", "mul", "sin", "lt", "convert_element_type", "convert_element_type_p", "add_p", "mul_p", "sin_p", "lt_p"]
+import numpy as np
+import jax
+from jax import lax, tree_util
 
-from primitives._rules import (FLOAT, NUMBER, ANY, INT_OR_BOOL, standard_unop,
-                               standard_naryop, compare_aval)
+from fx.core import Primitive, UndefinedPrimal, Zero, canonical_dtype, get_aval
+from fx.errors import FxTypeError, ShapeError
+from fx.ir import ShapedArray
+from primitives._rules import (ANY, FLOAT, INT, INT_OR_BOOL, NUMBER, batch_size,
+                               bdim_to_front, coerce_lowering, compare_aval, fmt_avals,
+                               instantiate, is_zero, moveaxis, nary_aval, zero_tangent_aval,
+                               zeros_like_aval)
 
+__all__ = [
+    "add", "sub", "mul", "div", "rem", "neg", "abs", "sign", "max", "min", "integer_pow",
+    "square", "reciprocal",
+    "eq", "ne", "lt", "le", "gt", "ge", "select_n", "clamp",
+    "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "shift_left",
+    "shift_right_logical", "shift_right_arithmetic", "population_count", "clz",
+    "convert_element_type", "bitcast_convert_type", "reduce_precision", "stop_gradient",
+    "add_p", "sub_p", "mul_p", "div_p", "rem_p", "neg_p", "abs_p", "sign_p", "max_p", "min_p",
+    "integer_pow_p", "square_p", "reciprocal_p", "eq_p", "ne_p", "lt_p", "le_p", "gt_p", "ge_p",
+    "select_n_p", "clamp_p", "and_p", "or_p", "xor_p", "not_p", "shift_left_p",
+    "shift_right_logical_p", "shift_right_arithmetic_p", "population_count_p", "clz_p",
+    "convert_element_type_p", "bitcast_convert_type_p", "reduce_precision_p",
+    "stop_gradient_p"]
+
+REAL = "f"          # real floating point only (floor, erf, atan2, ...)
+SIGNED = "ifc"      # abs: no unsigned, no bool
+ORDERED = "iufb"    # lt/le/gt/ge, clamp: everything but complex
+_KIND_WORDS = {"f": "floating-point", "c": "complex", "i": "signed integer",
+               "u": "unsigned integer", "b": "boolean"}
+
+
+# ============================ rule helpers =====================================
+def kind_of(dtype) -> str:
+    """numpy's dtype kind letter, with bfloat16 (and other ml_dtypes floats) as 'f'."""
+    dtype = np.dtype(dtype)
+    if dtype.kind == "V" and jax.dtypes.issubdtype(dtype, np.floating):
+        return "f"
+    return dtype.kind
+
+
+def is_inexact(aval: ShapedArray) -> bool:
+    return kind_of(aval.dtype) in "fc"
+
+
+def check_kinds(op: str, avals, kinds: str) -> None:
+    """Raise FxTypeError unless every aval's dtype kind is one of ``kinds``."""
+    for a in avals:
+        if kind_of(a.dtype) not in kinds:
+            want = " or ".join(_KIND_WORDS[k] for k in kinds if k in _KIND_WORDS)
+            raise FxTypeError(f"{op} requires {want} operands, got {fmt_avals(avals)}. "
+                              f"Fix: convert with convert_element_type / .astype(...) first.")
+
+
+def _nary_aval(op, kinds, *avals, **params):
+    check_kinds(op, avals, kinds)
+    return nary_aval(op, ANY, *avals)
+
+
+def _compare_aval(op, kinds, *avals, **params):
+    check_kinds(op, avals, kinds)
+    return compare_aval(op, ANY, *avals)
+
+
+def _unop_aval(op, kinds, x, **params):
+    check_kinds(op, (x,), kinds)
+    return x
+
+
+def unop(name: str, kinds: str, lax_fn) -> Primitive:
+    """An elementwise unary Primitive: the output aval is the operand's (params
+    such as ``accuracy`` pass through to ``lax_fn``)."""
+    p = Primitive(name)
+    p.def_abstract_eval(partial(_unop_aval, name, kinds))
+    p.def_lowering(lax_fn)
+    return p
+
+
+def _is_weak(x) -> bool:
+    return type(x) in (bool, int, float, complex) or bool(getattr(jax.typeof(x), "weak_type", 0))
+
+
+def strict_coerce_lowering(lax_fn, *args, **params):
+    """``coerce_lowering`` for weak operands only: strong operands of different
+    dtypes reach lax unchanged, which rejects them, so an eager call raises the
+    same FxTypeError (from the abstract eval) as a traced one."""
+    if len({np.dtype(a.dtype) for a in args if not _is_weak(a)}) > 1:
+        return lax_fn(*args, **params)
+    return coerce_lowering(lax_fn, *args, **params)
+
+
+def naryop(name: str, kinds: str, lax_fn, compare: bool = False) -> Primitive:
+    """An elementwise n-ary Primitive (equal shapes or scalars; equal dtypes
+    except weak operands, which the lowering casts); ``compare`` gives bool outputs."""
+    p = Primitive(name)
+    p.def_abstract_eval(partial(_compare_aval if compare else _nary_aval, name, kinds))
+    p.def_lowering(partial(strict_coerce_lowering, lax_fn))
+    return p
+
+
+def bind_accuracy(prim: Primitive, x, accuracy):
+    """Bind a unary op that takes lax's ``accuracy`` param (left out when None,
+    so the printed IR stays ``sin a``)."""
+    return prim.bind(x) if accuracy is None else prim.bind(x, accuracy=accuracy)
+
+
+def fit(t, aval: ShapedArray):
+    """Give a tangent/cotangent term ``aval``'s dtype and shape (rank-0 terms are broadcast)."""
+    from primitives.shape import broadcast_in_dim
+    t_aval = get_aval(t)
+    if t_aval.dtype != aval.dtype:
+        t = convert_element_type(t, aval.dtype)
+    if t_aval.shape != aval.shape:
+        t = broadcast_in_dim(t, aval.shape, ())
+    return t
+
+
+def _jvp_nary(prim, rules, primals, tangents, **params):
+    ans = prim.bind(*primals, **params)
+    t_aval = zero_tangent_aval(get_aval(ans))
+    if not is_inexact(t_aval):
+        return ans, Zero(t_aval)
+    terms = [fit(rule(t, ans, *primals, **params), t_aval)
+             for rule, x, t in zip(rules, primals, tangents)
+             if rule is not None and not is_zero(t) and is_inexact(get_aval(x))]
+    if not terms:
+        return ans, Zero(t_aval)
+    return ans, functools.reduce(add, terms)
+
+
+def defjvp(prim: Primitive, *rules) -> None:
+    """jvp from one rule per operand: ``rule(t, ans, *primals, **params)`` gives
+    that operand's (linear in ``t``) contribution; None = not differentiable.
+    Contributions of symbolic-zero tangents and of integer operands are skipped;
+    integer outputs get Zero."""
+    prim.def_jvp(partial(_jvp_nary, prim, rules))
+
+
+def defjvp_unop(prim: Primitive, derivative) -> None:
+    """jvp of a unary op: ``t * derivative(ans, x, **params)``."""
+    defjvp(prim, lambda t, ans, x, **params: mul(t, derivative(ans, x, **params)))
+
+
+def _jvp_zero(prim, primals, tangents, **params):
+    ans = prim.bind(*primals, **params)
+    return ans, Zero(zero_tangent_aval(get_aval(ans)))
+
+
+def defjvp_zero(prim: Primitive) -> None:
+    """Piecewise-constant / integer-valued op: the output tangent is a symbolic Zero."""
+    prim.def_jvp(partial(_jvp_zero, prim))
+
+
+def _jvp_linear(prim, primals, tangents, **params):
+    ans = prim.bind(*primals, **params)
+    t_aval = zero_tangent_aval(get_aval(ans))
+    if not is_inexact(t_aval) or all(is_zero(t) for t in tangents):
+        return ans, Zero(t_aval)
+    return ans, prim.bind(*[instantiate(t) for t in tangents], **params)
+
+
+def defjvp_linear(prim: Primitive) -> None:
+    """jvp of an op linear in all its operands: apply it to the tangents."""
+    prim.def_jvp(partial(_jvp_linear, prim))
+
+
+def unbroadcast(ct, aval: ShapedArray):
+    """The cotangent of an operand of ``aval`` from the output's ``ct``: summed
+    when the operand was a broadcast rank-0 value, cast to the operand's dtype."""
+    if get_aval(ct).shape != aval.shape:
+        from primitives.reductions import reduce_sum  # lazy: reductions imports us
+        ct = reduce_sum(ct, tuple(range(get_aval(ct).ndim)))
+    if get_aval(ct).dtype != aval.dtype:
+        ct = convert_element_type(ct, aval.dtype, weak_type=aval.weak_type)
+    return ct
+
+
+def _transpose_linear(ct_fns, ct, *operands, **params):
+    return [unbroadcast(f(ct, *operands, **params), x.aval)
+            if f is not None and isinstance(x, UndefinedPrimal) else None
+            for x, f in zip(operands, ct_fns)]
+
+
+def deftranspose(prim: Primitive, *ct_fns) -> None:
+    """Transpose from one function per operand: ``f(ct, *operands, **params)``
+    gives that operand's cotangent when it is the linear (UndefinedPrimal) one;
+    None = the op is not linear in it."""
+    prim.def_transpose(partial(_transpose_linear, ct_fns))
+
+
+def _example_shape(aval, bdim):
+    return aval.shape if bdim is None else aval.shape[:bdim] + aval.shape[bdim + 1:]
+
+
+def _batch(prim, full, args, bdims, **params):
+    avals = [get_aval(x) for x in args]
+    batched = {(a.ndim, d) for a, d in zip(avals, bdims) if d is not None}
+    if len(batched) == 1 and all(d is not None or (a.ndim == 0 and i not in full)
+                                 for i, (a, d) in enumerate(zip(avals, bdims))):
+        return prim.bind(*args, **params), batched.pop()[1]
+    from primitives.shape import broadcast_in_dim
+    size = batch_size(args, bdims)
+    out_shape = builtins.max((_example_shape(a, d) for a, d in zip(avals, bdims)), key=len)
+    out = []
+    for i, (x, a, d) in enumerate(zip(args, avals, bdims)):
+        example_scalar = a.ndim == (d is not None)
+        if d is None and example_scalar and i not in full:
+            out.append(x)  # an unbatched scalar broadcasts by itself
+        elif example_scalar and out_shape:
+            out.append(broadcast_in_dim(x, (size,) + out_shape, () if d is None else (0,)))
+        else:
+            out.append(bdim_to_front(x, d, size))
+    return prim.bind(*out, **params), 0
+
+
+def batch_elementwise(prim, args, bdims, **params):
+    """Batch rule of elementwise ops. When every batched operand has the same
+    rank and batch axis and the unbatched ones are rank-0, the op runs as is;
+    otherwise batch axes go to the front, unbatched non-scalars are broadcast
+    and batched per-example scalars are broadcast to the per-example output shape."""
+    return _batch(prim, frozenset(), args, bdims, **params)
+
+
+def defbatch(prim: Primitive, full=()) -> None:
+    """Register the elementwise batch rule; ``full`` lists the operands that may
+    not be scalars when the output is not (select_n's cases, clamp's operand):
+    those are always given the full batched output shape."""
+    prim.def_batch(partial(_batch, prim, frozenset(full)) if full else
+                   partial(batch_elementwise, prim))
+
+
+def _dtype_param(dtype) -> np.dtype:
+    return canonical_dtype(np.dtype(dtype))
+
+
+# ============================ arithmetic =======================================
 # --- add ---
-add_p = standard_naryop("add", NUMBER, lax.add)
+add_p = naryop("add", NUMBER, lax.add)
+defjvp(add_p, lambda t, ans, x, y: t, lambda t, ans, x, y: t)
+deftranspose(add_p, lambda ct, x, y: ct, lambda ct, x, y: ct)
+defbatch(add_p)
 
 
 def add(x, y):
@@ -24,8 +269,23 @@ def add(x, y):
     return add_p.bind(x, y)
 
 
+# --- sub ---
+sub_p = naryop("sub", NUMBER, lax.sub)
+defjvp(sub_p, lambda t, ans, x, y: t, lambda t, ans, x, y: neg(t))
+deftranspose(sub_p, lambda ct, x, y: ct, lambda ct, x, y: neg(ct))
+defbatch(sub_p)
+
+
+def sub(x, y):
+    """Elementwise x - y (lax.sub)."""
+    return sub_p.bind(x, y)
+
+
 # --- mul ---
-mul_p = standard_naryop("mul", NUMBER, lax.mul)
+mul_p = naryop("mul", NUMBER, lax.mul)
+defjvp(mul_p, lambda t, ans, x, y: mul(t, y), lambda t, ans, x, y: mul(x, t))
+deftranspose(mul_p, lambda ct, x, y: mul(ct, y), lambda ct, x, y: mul(x, ct))
+defbatch(mul_p)
 
 
 def mul(x, y):
@@ -33,17 +293,188 @@ def mul(x, y):
     return mul_p.bind(x, y)
 
 
-# --- sin ---
-sin_p = standard_unop("sin", FLOAT, lax.sin)
+# --- div ---
+div_p = naryop("div", NUMBER, lax.div)
+defjvp(div_p, lambda t, ans, x, y: div(t, y),
+       lambda t, ans, x, y: mul(mul(neg(t), x), integer_pow(y, -2)))
+deftranspose(div_p, lambda ct, x, y: div(ct, y), None)
+defbatch(div_p)
 
 
-def sin(x):
-    """Elementwise sine (lax.sin)."""
-    return sin_p.bind(x)
+def div(x, y):
+    """Elementwise x / y (lax.div); integer division rounds toward zero."""
+    return div_p.bind(x, y)
+
+
+# --- rem ---
+rem_p = naryop("rem", "iuf", lax.rem)
+
+
+def _trunc(q):
+    """q rounded toward zero (q - fmod(q, 1))."""
+    return sub(q, rem(q, 1.0))
+
+
+defjvp(rem_p, lambda t, ans, x, y: t, lambda t, ans, x, y: mul(neg(t), _trunc(div(x, y))))
+defbatch(rem_p)
+
+
+def rem(x, y):
+    """Elementwise remainder of x / y, with the sign of x (lax.rem, C's fmod)."""
+    return rem_p.bind(x, y)
+
+
+# --- neg ---
+neg_p = unop("neg", NUMBER, lax.neg)
+defjvp_linear(neg_p)
+deftranspose(neg_p, lambda ct, x: neg(ct))
+defbatch(neg_p)
+
+
+def neg(x):
+    """Elementwise -x (lax.neg)."""
+    return neg_p.bind(x)
+
+
+# --- abs ---
+abs_p = Primitive("abs")
+
+
+@abs_p.def_abstract_eval
+def _abs_aval(x):
+    check_kinds("abs", (x,), SIGNED)
+    if kind_of(x.dtype) == "c":
+        return x.update(dtype=np.finfo(x.dtype).dtype)
+    return x
+
+
+abs_p.def_lowering(lax.abs)
+defjvp_unop(abs_p, lambda ans, x: sign(x))  # real operands (complex abs is not differentiable here)
+defbatch(abs_p)
+
+
+def abs(x):
+    """Elementwise |x| (lax.abs); complex input gives the real magnitude."""
+    return abs_p.bind(x)
+
+
+# --- sign ---
+sign_p = unop("sign", NUMBER, lax.sign)
+defjvp_zero(sign_p)
+defbatch(sign_p)
+
+
+def sign(x):
+    """Elementwise sign: -1, 0 or 1 (lax.sign)."""
+    return sign_p.bind(x)
+
+
+# --- max ---
+def _balanced_eq(x, z, y):
+    """1 where x == z != y, 0.5 where x == y == z, else 0: ties split the tangent (as JAX)."""
+    dtype = get_aval(z).dtype
+    x_is = convert_element_type(eq(x, z), dtype)
+    y_is = convert_element_type(eq(y, z), dtype)
+    return mul(x_is, sub(1.0, mul(0.5, y_is)))
+
+
+max_p = naryop("max", ORDERED, lax.max)
+defjvp(max_p, lambda t, ans, x, y: mul(t, _balanced_eq(x, ans, y)),
+       lambda t, ans, x, y: mul(t, _balanced_eq(y, ans, x)))
+defbatch(max_p)
+
+
+def max(x, y):
+    """Elementwise maximum (lax.max); jvp splits ties 0.5/0.5 as JAX does."""
+    return max_p.bind(x, y)
+
+
+# --- min ---
+min_p = naryop("min", ORDERED, lax.min)
+defjvp(min_p, lambda t, ans, x, y: mul(t, _balanced_eq(x, ans, y)),
+       lambda t, ans, x, y: mul(t, _balanced_eq(y, ans, x)))
+defbatch(min_p)
+
+
+def min(x, y):
+    """Elementwise minimum (lax.min); jvp splits ties 0.5/0.5 as JAX does."""
+    return min_p.bind(x, y)
+
+
+# --- integer_pow ---
+integer_pow_p = Primitive("integer_pow")
+
+
+@integer_pow_p.def_abstract_eval
+def _integer_pow_aval(x, *, y):
+    check_kinds("integer_pow", (x,), NUMBER)
+    if y < 0 and kind_of(x.dtype) in INT:
+        raise FxTypeError(f"integer_pow: integers cannot be raised to negative powers, got "
+                          f"integer_pow({x.str_short()}, {y}). Fix: convert x to a float dtype.")
+    return x
+
+
+integer_pow_p.def_lowering(lambda x, *, y: lax.integer_pow(x, y))
+defjvp_unop(integer_pow_p,
+            lambda ans, x, *, y: 0.0 if y == 0 else mul(float(y), integer_pow(x, y - 1)))
+defbatch(integer_pow_p)
+
+
+def integer_pow(x, y):
+    """Elementwise x ** y for a static Python int ``y`` (lax.integer_pow)."""
+    return integer_pow_p.bind(x, y=int(y))
+
+
+# --- square ---
+square_p = unop("square", NUMBER, lax.square)
+defjvp_unop(square_p, lambda ans, x: mul(2.0, x))
+defbatch(square_p)
+
+
+def square(x):
+    """Elementwise x * x (lax.square)."""
+    return square_p.bind(x)
+
+
+# --- reciprocal ---
+reciprocal_p = unop("reciprocal", FLOAT, lax.reciprocal)
+defjvp_unop(reciprocal_p, lambda ans, x: neg(integer_pow(x, -2)))
+defbatch(reciprocal_p)
+
+
+def reciprocal(x):
+    """Elementwise 1 / x (lax.reciprocal)."""
+    return reciprocal_p.bind(x)
+
+
+# ============================ comparisons ======================================
+def _comparison(name, kinds, lax_fn):
+    p = naryop(name, kinds, lax_fn, compare=True)
+    defjvp_zero(p)
+    defbatch(p)
+    return p
+
+
+# --- eq ---
+eq_p = _comparison("eq", ANY, lax.eq)
+
+
+def eq(x, y):
+    """Elementwise x == y, boolean result (lax.eq)."""
+    return eq_p.bind(x, y)
+
+
+# --- ne ---
+ne_p = _comparison("ne", ANY, lax.ne)
+
+
+def ne(x, y):
+    """Elementwise x != y, boolean result (lax.ne)."""
+    return ne_p.bind(x, y)
 
 
 # --- lt ---
-lt_p = standard_naryop("lt", NUMBER, lax.lt, aval_rule=compare_aval)
+lt_p = _comparison("lt", ORDERED, lax.lt)
 
 
 def lt(x, y):
@@ -51,6 +482,217 @@ def lt(x, y):
     return lt_p.bind(x, y)
 
 
+# --- le ---
+le_p = _comparison("le", ORDERED, lax.le)
+
+
+def le(x, y):
+    """Elementwise x <= y, boolean result (lax.le)."""
+    return le_p.bind(x, y)
+
+
+# --- gt ---
+gt_p = _comparison("gt", ORDERED, lax.gt)
+
+
+def gt(x, y):
+    """Elementwise x > y, boolean result (lax.gt)."""
+    return gt_p.bind(x, y)
+
+
+# --- ge ---
+ge_p = _comparison("ge", ORDERED, lax.ge)
+
+
+def ge(x, y):
+    """Elementwise x >= y, boolean result (lax.ge)."""
+    return ge_p.bind(x, y)
+
+
+# ============================ selection ========================================
+# --- select_n ---
+select_n_p = Primitive("select_n")
+
+
+@select_n_p.def_abstract_eval
+def _select_n_aval(which, *cases):
+    if not cases:
+        raise FxTypeError("select_n needs at least one case, got none.")
+    check_kinds("select_n `which`", (which,), "biu")
+    if kind_of(which.dtype) == "b" and len(cases) > 2:
+        raise FxTypeError(f"select_n with a boolean `which` ({which.str_short()}) takes at most "
+                          f"2 cases, got {len(cases)}. Fix: use an int32 `which`.")
+    if len({c.shape for c in cases}) > 1 or which.shape not in ((), cases[0].shape):
+        raise ShapeError(f"select_n got `which` {which.str_short()} and cases "
+                         f"{fmt_avals(cases)}: the cases need equal shapes and `which` must be "
+                         f"a scalar or have their shape. Fix: broadcast first (or use fnp.where).")
+    return nary_aval("select_n", ANY, *cases)
+
+
+select_n_p.def_lowering(lambda which, *cases:
+                        strict_coerce_lowering(partial(lax.select_n, which), *cases))
+
+
+@select_n_p.def_jvp
+def _select_n_jvp(primals, tangents):
+    which, *cases = primals
+    ans = select_n(which, *cases)
+    t_aval = zero_tangent_aval(get_aval(ans))
+    if not is_inexact(t_aval) or all(is_zero(t) for t in tangents[1:]):
+        return ans, Zero(t_aval)
+    return ans, select_n(which, *[fit(instantiate(t), t_aval) for t in tangents[1:]])
+
+
+@select_n_p.def_transpose
+def _select_n_transpose(ct, which, *cases):
+    if isinstance(which, UndefinedPrimal):
+        raise NotImplementedError("select_n is not linear in `which`")
+    zeros = zeros_like_aval(get_aval(ct))
+    return [None] + [select_n(which, *[ct if j == i else zeros for j in range(len(cases))])
+                     if isinstance(c, UndefinedPrimal) else None for i, c in enumerate(cases)]
+
+
+select_n_p.def_batch(lambda args, bdims: _batch(select_n_p, frozenset(range(1, len(args))),
+                                                 args, bdims))  # every case is `full`
+
+
+def select_n(which, *cases):
+    """Elementwise ``cases[which]`` (lax.select_n).
+
+    Args:
+      which: bool (at most two cases: False picks ``cases[0]``) or integer
+        array, a scalar or of the cases' shape.
+      *cases: arrays of one shape and dtype.
+    """
+    return select_n_p.bind(which, *cases)
+
+
+# --- clamp ---
+clamp_p = Primitive("clamp")
+
+
+@clamp_p.def_abstract_eval
+def _clamp_aval(lo, x, hi):
+    check_kinds("clamp", (lo, x, hi), ORDERED)
+    for name, b in (("min", lo), ("max", hi)):
+        if b.shape not in ((), x.shape):
+            raise ShapeError(f"clamp requires {name}.shape == operand.shape or {name}.shape "
+                             f"== (), got {name} {b.str_short()} and operand {x.str_short()}.")
+    out = nary_aval("clamp", ANY, lo, x, hi)
+    return out.update(shape=x.shape)
+
+
+clamp_p.def_lowering(partial(strict_coerce_lowering, lax.clamp))
+
+
+def _where(pred, t, aval):
+    """``t`` where ``pred``, else 0 (tangent masking; ``t`` broadcast to ``aval``)."""
+    return select_n(pred, zeros_like_aval(aval), fit(t, aval))
+
+
+defjvp(clamp_p,
+       lambda t, ans, lo, x, hi: _where(bitwise_and(gt(lo, x), lt(lo, hi)), t, get_aval(ans)),
+       lambda t, ans, lo, x, hi: _where(bitwise_and(gt(x, lo), lt(x, hi)), t, get_aval(ans)),
+       lambda t, ans, lo, x, hi: _where(lt(hi, x), t, get_aval(ans)))
+defbatch(clamp_p, full=(1,))
+
+
+def clamp(min, x, max):
+    """Elementwise ``minimum(maximum(x, min), max)`` (lax.clamp); min/max are
+    scalars or of x's shape."""
+    return clamp_p.bind(min, x, max)
+
+
+# ============================ bitwise ==========================================
+def _bitwise(name, kinds, lax_fn, arity=2):
+    p = naryop(name, kinds, lax_fn) if arity == 2 else unop(name, kinds, lax_fn)
+    defjvp_zero(p)
+    defbatch(p)
+    return p
+
+
+# --- and ---
+and_p = _bitwise("and", INT_OR_BOOL, lax.bitwise_and)
+
+
+def bitwise_and(x, y):
+    """Elementwise AND of integers or booleans (lax.bitwise_and)."""
+    return and_p.bind(x, y)
+
+
+# --- or ---
+or_p = _bitwise("or", INT_OR_BOOL, lax.bitwise_or)
+
+
+def bitwise_or(x, y):
+    """Elementwise OR of integers or booleans (lax.bitwise_or)."""
+    return or_p.bind(x, y)
+
+
+# --- xor ---
+xor_p = _bitwise("xor", INT_OR_BOOL, lax.bitwise_xor)
+
+
+def bitwise_xor(x, y):
+    """Elementwise XOR of integers or booleans (lax.bitwise_xor)."""
+    return xor_p.bind(x, y)
+
+
+# --- not ---
+not_p = _bitwise("not", INT_OR_BOOL, lax.bitwise_not, arity=1)
+
+
+def bitwise_not(x):
+    """Elementwise NOT of integers or booleans (lax.bitwise_not)."""
+    return not_p.bind(x)
+
+
+# --- shift_left ---
+shift_left_p = _bitwise("shift_left", INT, lax.shift_left)
+
+
+def shift_left(x, y):
+    """Elementwise x << y (lax.shift_left)."""
+    return shift_left_p.bind(x, y)
+
+
+# --- shift_right_logical ---
+shift_right_logical_p = _bitwise("shift_right_logical", INT, lax.shift_right_logical)
+
+
+def shift_right_logical(x, y):
+    """Elementwise logical (zero-filling) x >> y (lax.shift_right_logical)."""
+    return shift_right_logical_p.bind(x, y)
+
+
+# --- shift_right_arithmetic ---
+shift_right_arithmetic_p = _bitwise("shift_right_arithmetic", INT, lax.shift_right_arithmetic)
+
+
+def shift_right_arithmetic(x, y):
+    """Elementwise sign-extending x >> y (lax.shift_right_arithmetic)."""
+    return shift_right_arithmetic_p.bind(x, y)
+
+
+# --- population_count ---
+population_count_p = _bitwise("population_count", INT, lax.population_count, arity=1)
+
+
+def population_count(x):
+    """Elementwise number of set bits (lax.population_count)."""
+    return population_count_p.bind(x)
+
+
+# --- clz ---
+clz_p = _bitwise("clz", INT, lax.clz, arity=1)
+
+
+def clz(x):
+    """Elementwise count of leading zero bits (lax.clz)."""
+    return clz_p.bind(x)
+
+
+# ============================ conversions ======================================
 # --- convert_element_type ---
 convert_element_type_p = Primitive("convert_element_type")
 
@@ -65,9 +707,98 @@ def _convert_lowering(x, *, new_dtype, weak_type=False):
     return lax.convert_element_type(x, new_dtype)
 
 
+@convert_element_type_p.def_jvp
+def _convert_jvp(primals, tangents, *, new_dtype, weak_type=False):
+    (x,), (t,) = primals, tangents
+    ans = convert_element_type(x, new_dtype, weak_type)
+    t_aval = zero_tangent_aval(get_aval(ans))
+    if is_zero(t) or not is_inexact(t_aval) or not is_inexact(get_aval(x)):
+        return ans, Zero(t_aval)
+    return ans, convert_element_type(t, new_dtype)
+
+
+deftranspose(convert_element_type_p, lambda ct, x, **params: ct)  # unbroadcast casts back
+defbatch(convert_element_type_p)
+
+
 def convert_element_type(x, new_dtype, weak_type=False):
     """Cast ``x`` to ``new_dtype`` (lax.convert_element_type); float->int truncates."""
-    import numpy as np
-    from fx.core import canonical_dtype
-    return convert_element_type_p.bind(x, new_dtype=canonical_dtype(np.dtype(new_dtype)),
+    return convert_element_type_p.bind(x, new_dtype=_dtype_param(new_dtype),
                                        weak_type=bool(weak_type))
+
+
+# --- bitcast_convert_type ---
+bitcast_convert_type_p = Primitive("bitcast_convert_type")
+
+
+@bitcast_convert_type_p.def_abstract_eval
+def _bitcast_aval(x, *, new_dtype):
+    old, new = x.dtype.itemsize, new_dtype.itemsize
+    if old == new:
+        shape = x.shape
+    elif old > new and old % new == 0:
+        shape = x.shape + (old // new,)
+    elif new % old == 0 and x.shape and x.shape[-1] == new // old:
+        shape = x.shape[:-1]
+    else:
+        raise ShapeError(f"bitcast_convert_type cannot reinterpret {x.str_short()} as "
+                         f"{new_dtype.name}: a narrower input needs a last axis of size "
+                         f"{builtins.max(new, old) // builtins.min(new, old)}.")
+    return ShapedArray(shape, new_dtype, False)
+
+
+bitcast_convert_type_p.def_lowering(lambda x, *, new_dtype: lax.bitcast_convert_type(x, new_dtype))
+defjvp_zero(bitcast_convert_type_p)
+
+
+@bitcast_convert_type_p.def_batch
+def _bitcast_batch(args, bdims, *, new_dtype):
+    (x,), (d,) = args, bdims
+    return bitcast_convert_type(moveaxis(x, d, 0), new_dtype), 0
+
+
+def bitcast_convert_type(operand, new_dtype):
+    """Reinterpret the bits of ``operand`` as ``new_dtype`` (lax.bitcast_convert_type):
+    a narrower type adds a trailing axis, a wider one consumes it."""
+    return bitcast_convert_type_p.bind(operand, new_dtype=_dtype_param(new_dtype))
+
+
+# --- reduce_precision ---
+reduce_precision_p = Primitive("reduce_precision")
+
+
+@reduce_precision_p.def_abstract_eval
+def _reduce_precision_aval(x, *, exponent_bits, mantissa_bits):
+    check_kinds("reduce_precision", (x,), REAL)
+    if exponent_bits < 1 or mantissa_bits < 0:
+        raise FxTypeError(f"reduce_precision needs exponent_bits >= 1 and mantissa_bits >= 0, "
+                          f"got {exponent_bits} and {mantissa_bits}.")
+    return x
+
+
+reduce_precision_p.def_lowering(lambda x, **params: lax.reduce_precision(x, **params))
+defjvp_linear(reduce_precision_p)
+deftranspose(reduce_precision_p, lambda ct, x, **params: reduce_precision_p.bind(ct, **params))
+defbatch(reduce_precision_p)
+
+
+def reduce_precision(operand, exponent_bits, mantissa_bits):
+    """Round ``operand`` to a float format with the given bit counts (lax.reduce_precision)."""
+    return reduce_precision_p.bind(operand, exponent_bits=int(exponent_bits),
+                                   mantissa_bits=int(mantissa_bits))
+
+
+# --- stop_gradient ---
+stop_gradient_p = unop("stop_gradient", ANY, lambda x: x)
+defjvp_zero(stop_gradient_p)
+defbatch(stop_gradient_p)
+
+
+def _stop(x):
+    return stop_gradient_p.bind(x) if is_inexact(get_aval(x)) else x
+
+
+def stop_gradient(x):
+    """The identity, with a zero derivative (lax.stop_gradient); maps over pytrees,
+    leaving integer and boolean leaves unchanged."""
+    return tree_util.tree_map(_stop, x)

@@ -32,7 +32,8 @@ __all__ = ["dot_general", "dot", "dot_general_p"]
 
 
 # --- shared parameter normalization (dot_general and conv_general_dilated) ---
-_PRECISION_NAMES = {p.name.lower() for p in lax.Precision} | {"bfloat16", "tensorfloat32", "float32"}
+_PRECISION_NAMES = ({p.name.lower() for p in lax.Precision}
+                    | {"bfloat16", "tensorfloat32", "float32"})
 
 
 def _one_precision(p):
@@ -271,7 +272,8 @@ def dot_general(lhs, rhs, dimension_numbers, precision=None, preferred_element_t
     Args:
       lhs, rhs: arrays of the same dtype (or dtypes jax.lax accepts together).
       dimension_numbers: ``((lhs_contracting, rhs_contracting), (lhs_batch, rhs_batch))``,
-        each a sequence of axes (negative axes count from the end).
+        each a sequence of axes. Unlike jax.lax, negative axes are accepted
+        (counted from the end).
       precision: None, a ``lax.Precision`` (or its name), a pair of them, or a
         ``lax.DotAlgorithm``/``DotAlgorithmPreset``.
       preferred_element_type: the output dtype (accumulation type), or None.

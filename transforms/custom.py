@@ -211,6 +211,7 @@ def _custom_lin_forward(*args, **params):
 
 custom_lin_p.def_lowering(_custom_lin_forward)
 custom_lin_p.def_jvp(lambda primals, tangents, **params: _custom_lin_forward())
+custom_lin_p.def_batch(lambda args, bdims, **params: _custom_lin_forward())
 
 
 @custom_lin_p.def_transpose
@@ -238,6 +239,44 @@ def _custom_vjp_call_jvp(primals, tangents, *, call, fwd, bwd, n_consts):
     out_avals = tuple(get_aval(o).strip_weak() for o in outs)
     t_out = custom_lin_p.bind(*res, *t_in, n_res=len(res), bwd=bwd, out_avals=out_avals)
     return outs, t_out
+
+
+@custom_vjp_call_p.def_batch
+def _custom_vjp_call_batch(args, bdims, *, call, fwd, bwd, n_consts):
+    """Batch the body, fwd and bwd separately (every output batched at axis 0)."""
+    from transforms.vmap import vmap_flat, moveaxis
+    size = next(get_aval(a).shape[d] for a, d in zip(args, bdims) if d is not None)
+    args = [moveaxis(a, d, 0) if d is not None else a for a, d in zip(args, bdims)]
+    in_dims = [0 if d is not None else None for d in bdims]
+    n_out = len(call.out_avals)
+    batched = make_graph(lambda *a: vmap_flat(lambda *b: eval_graph(call, *b), list(a), in_dims,
+                                              [0] * n_out, size))(*args)
+    n_new = len(batched.consts)
+    a_in = in_dims[n_consts:]
+    n_res_box = []
+
+    def batched_fwd(primals):
+        def flat(*p):
+            o, r = fwd(list(p))
+            n_res_box.append(len(r))
+            return list(o) + list(r)
+        res = vmap_flat(flat, list(primals), a_in,
+                        lambda: [0] * (n_out + n_res_box[-1]), size)
+        return res[:n_out], res[n_out:]
+
+    def batched_bwd(res, cts):
+        n_res = len(res)
+
+        def flat(*rc):
+            return [instantiate_zero(c) for c in bwd(list(rc[:n_res]), list(rc[n_res:]))]
+        return vmap_flat(flat, list(res) + list(cts), [0] * (n_res + len(cts)),
+                         [0] * len(a_in), size)
+
+    outs = custom_vjp_call_p.bind(*batched.consts, *args, call=_close(batched),
+                                  fwd=_FlatFn(batched_fwd, f"batched({fwd!r})"),
+                                  bwd=_FlatFn(batched_bwd, f"batched({bwd!r})"),
+                                  n_consts=n_new + n_consts)
+    return outs, [0] * n_out
 
 
 class custom_vjp:

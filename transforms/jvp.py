@@ -37,6 +37,11 @@ def tangent_aval(aval: ShapedArray) -> ShapedArray:
     return aval.strip_weak()
 
 
+def _float0():
+    import jax
+    return jax.dtypes.float0
+
+
 def _is_float(aval) -> bool:
     return aval.dtype.kind in "fc" or aval.dtype.name == "bfloat16"
 
@@ -87,7 +92,15 @@ class JVPTrace(Trace):
 
 
 def _check_tangent(p, t, path):
-    pa, ta = get_aval(p), get_aval(t)
+    if isinstance(t, Zero):
+        return
+    pa = get_aval(p)
+    if getattr(t, "dtype", None) == _float0():
+        if _is_float(pa):
+            raise FxTypeError(f"jvp: float0 tangent given for the float primal {pa.str_short()} "
+                              f"at {path}; float0 tangents are for integer/bool primals.")
+        return
+    ta = get_aval(t)
     if pa.shape != ta.shape:
         raise FxTypeError(f"jvp: tangent {ta.str_short()} does not match primal {pa.str_short()} "
                           f"at {path}: tangents must have the primals' shapes and dtypes.")
@@ -143,13 +156,25 @@ def jvp(fun: Callable, primals: Sequence[Any], tangents: Sequence[Any], has_aux:
         aux_box.insert(0, tree)
         return leaves
 
+    # integer/bool primals (float0 tangents, as JAX) get symbolic zeros
+    t_flat = [t if _is_float(get_aval(p)) else Zero(tangent_aval(get_aval(p)))
+              for p, t in zip(p_flat, t_flat)]
     outs, touts = jvp_flat(flat_fun, p_flat, t_flat)
     out_tree = aux_box[0]
-    touts = [instantiate_zero(t) for t in touts]
+    touts = [_tangent_out(o, t) for o, t in zip(outs, touts)]
     res = (tree_util.tree_unflatten(out_tree, outs), tree_util.tree_unflatten(out_tree, touts))
     if has_aux:
         return res + (_lower_aux(aux_box[1]),)
     return res
+
+
+def _tangent_out(primal, t):
+    """Materialize an output tangent; integer/bool outputs get float0 zeros, as JAX."""
+    aval = get_aval(primal)
+    if not _is_float(aval):
+        import jax
+        return np.zeros(aval.shape, jax.dtypes.float0)
+    return instantiate_zero(t)
 
 
 def _split_aux(out, who):
@@ -199,8 +224,8 @@ def linearize_flat(fun: Callable, primals: Sequence[Any], want_tangent: Sequence
         t_out = [full_raise(s_trace, t) for t in touts if not isinstance(t, Zero)]
     const_vars = [v for v, _ in builder.consts]
     consts = [c for _, c in builder.consts]
-    graph = Graph(const_vars + [t.var for t in t_in if t is not None], builder.equations,
-                  [t.var for t in t_out])
+    graph = Graph(const_vars + [t.node for t in t_in if t is not None], builder.equations,
+                  [t.node for t in t_out])
     return outs, ClosedGraph(graph, consts), out_zero
 
 

@@ -120,7 +120,7 @@ def _remat_jvp(primals, tangents, *, call, policy, prevent_cse):
         multi = eqn.primitive.multiple_results
         if all(isinstance(t, Zero) for t in tin):
             if id(eqn) in saved:
-                pout = saved[id(eqn)]
+                pout = [full_raise(trace, v) for v in saved[id(eqn)]]
             else:
                 pout = eqn.primitive.bind(*pin, **eqn.params)
                 pout = pout if multi else [pout]
@@ -128,8 +128,8 @@ def _remat_jvp(primals, tangents, *, call, policy, prevent_cse):
         else:
             pout, tout = eqn.primitive.rule("jvp")(pin, tin, **eqn.params)
             pout, tout = (list(pout), list(tout)) if multi else ([pout], [tout])
-            if id(eqn) in saved:
-                pout = saved[id(eqn)]
+            if id(eqn) in saved:  # saved values enter the tangent level as residuals
+                pout = [full_raise(trace, v) for v in saved[id(eqn)]]
         for v, p, t in zip(eqn.outputs, pout, tout):
             env_p[id(v)], env_t[id(v)] = p, t
     tangent_outs = [read(env_t, v, True) for v in call.graph.out_vars]
@@ -221,7 +221,7 @@ def saved_residuals(fun: Callable, *args) -> list[Residual]:
         def f(*xs):
             return tree_util.tree_leaves(fun(*tree_util.tree_unflatten(in_tree, xs)))
         for i, x in enumerate(fl):
-            in_vars[id(x.var)] = i
+            in_vars[id(x.node)] = i
         outs, linear, _ = linearize_flat(f, list(fl))
         producers = {}
         for eqn in builder.equations:
@@ -229,10 +229,10 @@ def saved_residuals(fun: Callable, *args) -> list[Residual]:
                 producers[id(v)] = eqn
         for c in linear.consts:
             aval = get_aval(c)
-            if isinstance(c, GraphTracer) and id(c.var) in in_vars:
-                found.append(Residual(aval, f"from argument {in_vars[id(c.var)]}"))
-            elif isinstance(c, GraphTracer) and id(c.var) in producers:
-                eqn = producers[id(c.var)]
+            if isinstance(c, GraphTracer) and id(c.node) in in_vars:
+                found.append(Residual(aval, f"from argument {in_vars[id(c.node)]}"))
+            elif isinstance(c, GraphTracer) and id(c.node) in producers:
+                eqn = producers[id(c.node)]
                 found.append(Residual(aval, f"output of {eqn.primitive.name} at {eqn.source_info}"))
             else:
                 found.append(Residual(aval, "constant"))

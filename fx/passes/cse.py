@@ -26,6 +26,17 @@ def _params_key(params):
         return None
 
 
+def _cse_sub_graphs(eqn):
+    """Recurse into the sub-graphs held in params (cond branches, loop bodies)."""
+    new = {}
+    for k, p in eqn.params.items():
+        if isinstance(p, (Graph, ClosedGraph)):
+            new[k] = cse(p)
+        elif isinstance(p, tuple) and p and all(isinstance(g, (Graph, ClosedGraph)) for g in p):
+            new[k] = tuple(cse(g) for g in p)
+    return eqn.replace(params={**eqn.params, **new}) if new else eqn
+
+
 def cse(graph: Graph | ClosedGraph):
     """Merge equations with the same primitive, inputs and params.
 
@@ -48,6 +59,7 @@ def cse(graph: Graph | ClosedGraph):
         inputs = tuple(sub(x) for x in eqn.inputs)
         if inputs != eqn.inputs:
             eqn = eqn.replace(inputs=inputs)
+        eqn = _cse_sub_graphs(eqn)
         pkey = _params_key(eqn.params)
         if pkey is None or eqn.primitive.name in _EFFECTFUL:
             kept.append(eqn)

@@ -36,12 +36,26 @@ def dce(graph: Graph | ClosedGraph, prune_inputs: bool = False):
             rule = getattr(eqn.primitive, "dce", None)
             if rule is not None:
                 eqn = rule(eqn, [id(v) in live for v in eqn.outputs])
+            else:
+                eqn = _dce_sub_graphs(eqn)
             kept.append(eqn)
             for x in eqn.inputs:
                 if isinstance(x, Var):
                     live.add(id(x))
     kept.reverse()
     return graph.replace(equations=kept)
+
+
+def _dce_sub_graphs(eqn):
+    """Clean the sub-graphs of a higher-order primitive without a ``dce`` rule
+    (their signatures are kept: only dead equations inside go)."""
+    new = {}
+    for k, p in eqn.params.items():
+        if isinstance(p, (Graph, ClosedGraph)):
+            new[k] = dce(p)
+        elif isinstance(p, tuple) and p and all(isinstance(g, (Graph, ClosedGraph)) for g in p):
+            new[k] = tuple(dce(g) for g in p)
+    return eqn.replace(params={**eqn.params, **new}) if new else eqn
 
 
 def _used_ids(graph: Graph) -> set:

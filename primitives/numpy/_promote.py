@@ -32,11 +32,17 @@ def _sig(x):
 
 
 class _WeakProxy:
+    """A weak-typed value of ``dtype`` for jax.dtypes.result_type (which reads
+    ``x.aval.weak_type``, so the proxy is its own aval)."""
     __slots__ = ("dtype", "weak_type")
 
     def __init__(self, dtype):
         self.dtype = dtype
         self.weak_type = True
+
+    @property
+    def aval(self):
+        return self
 
 
 @lru_cache(maxsize=4096)

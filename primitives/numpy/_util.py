@@ -60,11 +60,11 @@ def binary_ufunc(lax_fn, name, result_dtype=None):
     """numpy-style binary op: promote dtypes (jax.numpy rules), broadcast, apply ``lax_fn``."""
     def ufunc(x1, x2, /):
         x1, x2 = promote(x1, x2)
-        try:
-            if x1.shape == x2.shape:
-                return lax_fn(x1, x2)
-        except AttributeError:
-            pass
+        s1, s2 = shape_of(x1), shape_of(x2)
+        # equal shapes, or a constant scalar (written inline as a Literal, as jaxprs do)
+        if s1 == s2 or (s1 == () and not isinstance(x1, Tracer)) or (
+                s2 == () and not isinstance(x2, Tracer)):
+            return lax_fn(x1, x2)
         x1, x2 = broadcast_arrays(x1, x2, op=name)
         return lax_fn(x1, x2)
     ufunc.__name__ = ufunc.__qualname__ = name
