@@ -27,7 +27,7 @@ from core import chain, mlp_params, mlp
 
 
 def scalar_chain(ops):
-    f = chain(ops)
+    f = chain(ops[:3])
     return lambda x, y: ops[3](f(x, y))
 
 

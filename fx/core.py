@@ -111,6 +111,7 @@ class Primitive:
         self.defined_in = os.path.relpath(frame.f_code.co_filename,
                                           os.path.dirname(os.path.dirname(__file__)))
         self._impl_cache: dict = {}
+        self._impl_plain = None
 
     def __repr__(self):
         return self.name
@@ -135,6 +136,12 @@ class Primitive:
 
     def bind(self, *args, **params):
         top = _state.dynamic
+        if top is _bottom:  # eager fast path: no transformation, no tracer
+            for a in args:
+                if isinstance(a, Tracer):
+                    break
+            else:
+                return self.impl(*args, **params)
         level = top.level
         for a in args:
             if isinstance(a, Tracer):
@@ -155,13 +162,18 @@ class Primitive:
 
     def impl(self, *args, **params):
         """Run at once: the jitted lowering, cached per params (jax.jit caches per avals)."""
-        key = tuple(params.items())
-        try:
-            fn = self._impl_cache[key]
-        except KeyError:
-            fn = self._impl_cache[key] = _make_impl(self, params)
-        except TypeError:  # unhashable params: compile without caching
-            fn = _make_impl(self, params)
+        if params:
+            key = tuple(params.items())
+            try:
+                fn = self._impl_cache[key]
+            except KeyError:
+                fn = self._impl_cache[key] = _make_impl(self, params)
+            except TypeError:  # unhashable params: compile without caching
+                fn = _make_impl(self, params)
+        else:
+            fn = self._impl_plain
+            if fn is None:
+                fn = self._impl_plain = _make_impl(self, params)
         try:
             return fn(*args)
         except FxError:

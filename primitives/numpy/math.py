@@ -12,6 +12,7 @@ import builtins
 import operator
 
 import numpy as np
+from fx import core as _fx_core
 import jax
 from jax import lax as _lax_enums  # only for the RoundingMethod enum (a static param)
 
@@ -132,7 +133,9 @@ def _as_array(x):
 def _unary(name: str, fn, promote_fn=None, doc: str = ""):
     def ufunc(x, /):
         if promote_fn is not None:
-            x, = promote_fn(x)
+            dt = getattr(x, "dtype", None)
+            if dt is None or _kind(dt) not in "fc":  # fast path: inexact arrays pass as is
+                x, = promote_fn(x)
         return fn(x)
     ufunc.__name__ = ufunc.__qualname__ = name
     ufunc.__doc__ = f"As jnp.{name}.{(' ' + doc) if doc else ''}"
@@ -143,15 +146,33 @@ def _broadcast2(x1, x2, name: str, inline_scalars: builtins.bool = True):
     """numpy broadcasting of two operands. With ``inline_scalars`` a constant 0-d
     operand is left as is (lax-level elementwise ops take scalars; it stays an
     inline literal in the graph)."""
-    s1, s2 = shape_of(x1), shape_of(x2)
+    try:  # fast path: arrays/tracers carry .shape
+        s1, s2 = x1.shape, x2.shape
+    except AttributeError:
+        s1, s2 = shape_of(x1), shape_of(x2)
     if s1 == s2 or inline_scalars and ((s1 == () and not isinstance(x1, Tracer))
                                        or (s2 == () and not isinstance(x2, Tracer))):
         return x1, x2
     return broadcast_arrays(x1, x2, op=name)
 
 
-def _binary(name: str, fn, promote_fn=promote, doc: str = "", inline_scalars=True):
+_ArrayImpl = type(jax.numpy.zeros(()))
+_fx_state = _fx_core._state
+_fx_bottom = _fx_core._bottom
+
+
+def _binary(name: str, fn, promote_fn=promote, doc: str = "", inline_scalars=True, prim=None):
+    """A numpy binary ufunc. With ``prim`` (the primitive ``fn`` binds for
+    non-bool operands) eager calls on two jax Arrays of one dtype and shape go
+    straight to the primitive's cached executable (the dispatch fast path)."""
+    impl = prim.impl if prim is not None else None
+
     def ufunc(x1, x2, /):
+        if (impl is not None and type(x1) is _ArrayImpl and type(x2) is _ArrayImpl
+                and _fx_state.dynamic is _fx_bottom):
+            d = x1.dtype
+            if d == x2.dtype and d != _BOOL and x1.shape == x2.shape:
+                return impl(x1, x2)
         x1, x2 = _broadcast2(*promote_fn(x1, x2), name, inline_scalars)
         return fn(x1, x2)
     ufunc.__name__ = ufunc.__qualname__ = name
@@ -159,17 +180,24 @@ def _binary(name: str, fn, promote_fn=promote, doc: str = "", inline_scalars=Tru
     return ufunc
 
 
+_BOOL = np.dtype(bool)
+
+
 def _bool_or(lax_fn, bool_fn):
     """``lax_fn``, or ``bool_fn`` for boolean operands (jnp's add/multiply on bools)."""
     def fn(x, y):
-        return bool_fn(x, y) if dtype_of(x) == np.bool_ else lax_fn(x, y)
+        dt = getattr(x, "dtype", None)
+        if dt is None:
+            dt = dtype_of(x)
+        return bool_fn(x, y) if dt == _BOOL else lax_fn(x, y)
     return fn
 
 
 # --- arithmetic --------------------------------------------------------------------------
-add = _binary("add", _bool_or(P.add, P.bitwise_or), doc="Booleans: logical or.")
-subtract = _binary("subtract", P.sub)
-multiply = _binary("multiply", _bool_or(P.mul, P.bitwise_and), doc="Booleans: logical and.")
+add = _binary("add", _bool_or(P.add, P.bitwise_or), doc="Booleans: logical or.", prim=P.add_p)
+subtract = _binary("subtract", P.sub, prim=P.sub_p)
+multiply = _binary("multiply", _bool_or(P.mul, P.bitwise_and), doc="Booleans: logical and.",
+                   prim=P.mul_p)
 true_divide = _binary("true_divide", P.div, promote_inexact)
 divide = _binary("divide", P.div, promote_inexact)
 maximum = _binary("maximum", P.max)
