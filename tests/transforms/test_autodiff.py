@@ -151,3 +151,15 @@ def test_make_graph_of_grad_is_dce_d():
     g = fx.make_graph(T.grad(f_ours))(X)
     live = fx.passes.dce(g)
     assert len(live.equations) == len(g.equations)
+
+
+@pytest.mark.parametrize("which", ["mlp", "attention"])
+def test_grad_graph_size_close_to_jax(which):
+    from corpus import CORPUS, jax_ns, ours_ns
+    import functools
+    case = next(c for c in CORPUS if c.name == which)
+    args = case.make_args(np.random.default_rng(0))
+    ours = fx.make_graph(T.grad(functools.partial(case.fn, ours_ns())))(*args)
+    theirs = jax.make_jaxpr(jax.grad(functools.partial(case.fn, jax_ns())))(*args)
+    assert len(fx.passes.dce(ours).equations) == len(ours.equations)
+    assert len(ours.equations) <= 1.5 * len(theirs.jaxpr.eqns)
