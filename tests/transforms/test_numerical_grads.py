@@ -85,6 +85,50 @@ def x64():
         yield
 
 
+def _last(x):
+    return max(np.ndim(x) - 1, 0)
+
+
+_DN = lax.GatherDimensionNumbers(offset_dims=(), collapsed_slice_dims=(0,), start_index_map=(0,))
+_SDN = lax.ScatterDimensionNumbers(update_window_dims=(), inserted_window_dims=(0,),
+                                   scatter_dims_to_operand_dims=(0,))
+_IDX = np.array([[2], [0], [2]], np.int32)
+
+
+def _flat(x):
+    return np.reshape(x, (-1,)) if np.ndim(x) else np.reshape(x, (1,))
+
+
+# more primitives: contractions, slicing, indexing, other reductions and scans
+UNARY += [
+    ("dot_general", lambda x: P.dot_general(x, x, (((tuple(range(np.ndim(x)))), tuple(range(np.ndim(x)))), ((), ()))),
+     lambda x: lax.dot_general(x, x, (((tuple(range(np.ndim(x)))), tuple(range(np.ndim(x)))), ((), ()))), normal),
+    ("slice", lambda x: P.slice(x, (0,) * np.ndim(x), np.shape(x)) if np.ndim(x) == 0 else P.slice(x, (0,) * np.ndim(x), tuple(max(d - 1, 1) for d in np.shape(x))),
+     lambda x: lax.slice(x, (0,) * np.ndim(x), np.shape(x)) if np.ndim(x) == 0 else lax.slice(x, (0,) * np.ndim(x), tuple(max(d - 1, 1) for d in np.shape(x))), normal),
+    ("expand_squeeze", lambda x: P.squeeze(P.expand_dims(x, (0,)), (0,)), lambda x: lax.squeeze(lax.expand_dims(x, (0,)), (0,)), normal),
+    ("dynamic_slice", lambda x: P.dynamic_slice(x, (1,) * np.ndim(x), (1,) * np.ndim(x)),
+     lambda x: lax.dynamic_slice(x, (1,) * np.ndim(x), (1,) * np.ndim(x)), normal),
+    ("reduce_min", lambda x: P.reduce_min(x, tuple(range(np.ndim(x)))), lambda x: lax.reduce_min(x, tuple(range(np.ndim(x)))), distinct),
+    ("cummin", lambda x: P.cummin(x, _last(x)) if np.ndim(x) else x, lambda x: lax.cummin(x, _last(x)) if np.ndim(x) else x, distinct),
+    ("cumlogsumexp", lambda x: P.cumlogsumexp(x, _last(x)) if np.ndim(x) else x, lambda x: lax.cumlogsumexp(x, _last(x)) if np.ndim(x) else x, normal),
+    ("gather", lambda x: P.gather(_flat(x), _IDX % max(np.size(x), 1), _DN, (1,)), lambda x: lax.gather(jnp_flat(x), _IDX % max(np.size(x), 1), _DN, (1,)), normal),
+    ("clamp", lambda x: P.clamp(-0.5, x, 0.5), lambda x: lax.clamp(-0.5, x, 0.5), unit),
+]
+BINARY += [
+    ("dynamic_update_slice", lambda a, b: P.dynamic_update_slice(a, P.mul(b, 2.0)[tuple(slice(0, 1) for _ in np.shape(b))] if np.ndim(b) else P.mul(b, 2.0), (0,) * np.ndim(a)),
+     lambda a, b: lax.dynamic_update_slice(a, lax.mul(b, 2.0)[tuple(slice(0, 1) for _ in np.shape(b))] if np.ndim(b) else lax.mul(b, 2.0), (0,) * np.ndim(a)), normal, normal),
+    ("scatter_add", lambda a, b: P.scatter_add(_flat(a), _IDX % max(np.size(a), 1), P.broadcast_in_dim(P.reduce_sum(b, tuple(range(np.ndim(b)))), (3,), ()), _SDN),
+     lambda a, b: lax.scatter_add(jnp_flat(a), _IDX % max(np.size(a), 1), lax.broadcast_in_dim(lax.reduce_sum(b, tuple(range(np.ndim(b)))), (3,), ()), _SDN), normal, normal),
+    ("conv", lambda a, b: P.conv_general_dilated(P.reshape(a, (1, 1, int(np.size(a)))), P.reshape(b, (1, 1, int(np.size(b)))), (1,), "SAME"),
+     lambda a, b: lax.conv_general_dilated(lax.reshape(a, (1, 1, int(np.size(a)))), lax.reshape(b, (1, 1, int(np.size(b)))), (1,), "SAME"), normal, normal),
+]
+
+
+def jnp_flat(x):
+    import jax.numpy as jnp
+    return jnp.reshape(x, (-1,)) if np.ndim(x) else jnp.reshape(x, (1,))
+
+
 CASES = [(n, o, t, g) for n, o, t, g in UNARY] + [(n, o, t, (g1, g2)) for n, o, t, g1, g2 in BINARY]
 
 
@@ -101,7 +145,8 @@ FD_CASES = [c for c in CASES if c[0] not in ("convert_f32", "stop_gradient_mix")
 @pytest.mark.parametrize("name,ours,theirs,gens", FD_CASES, ids=[c[0] for c in FD_CASES])
 def test_finite_differences_orders_1_and_2(x64, name, ours, theirs, gens, shape):
     args = _args(_gens(gens), shape, 0)
-    order = 1 if name in ("reduce_max", "cummax", "sort", "max", "min", "select_n", "abs", "rem") else 2
+    order = 1 if name in ("reduce_max", "cummax", "sort", "max", "min", "select_n", "abs", "rem",
+                         "reduce_min", "cummin", "clamp") else 2
     check_grads_numerically(ours, args, order=order, eps=1e-5, rtol=1e-4, atol=1e-6)
 
 
