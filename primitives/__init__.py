@@ -6,7 +6,7 @@ primitive's rules live in one block of its family's file. ``primitives.numpy``,
 """
 import importlib as _importlib
 
-_FAMILIES = ["elementwise", "elementwise_math", "shape", "indexing", "reductions", "linalg", "conv", "collectives", "control_flow"]
+_FAMILIES = ["elementwise", "elementwise_math", "shape", "indexing", "reductions", "linalg", "conv", "collectives", "control_flow", "sharding"]
 for _name in _FAMILIES:
     try:
         _mod = _importlib.import_module(f"primitives.{_name}")
