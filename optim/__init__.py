@@ -82,3 +82,4 @@ __all__ = [
     # checkpoints
     "save_checkpoint", "load_checkpoint",
 ]
+from optim import dp
