@@ -84,9 +84,12 @@ def _custom_jvp_call_jvp(primals, tangents, *, call, jvp, n_consts):
     return outs, t_outs
 
 
-@custom_jvp_call_p.def_batch
-def _custom_jvp_call_batch(args, bdims, *, call, jvp, n_consts):
-    """Batch the body and the jvp rule separately (as JAX), keeping the custom rule."""
+def _batch_body(call, args, bdims):
+    """Move batch axes to 0 and vmap the body graph (every output batched at 0).
+
+    Returns:
+      (size, moved args, in_dims of 0/None, the batched ClosedGraph).
+    """
     from transforms.vmap import vmap_flat, moveaxis
     size = next(get_aval(a).shape[d] for a, d in zip(args, bdims) if d is not None)
     args = [moveaxis(a, d, 0) if d is not None else a for a, d in zip(args, bdims)]
@@ -94,7 +97,15 @@ def _custom_jvp_call_batch(args, bdims, *, call, jvp, n_consts):
     n_out = len(call.out_avals)
     batched = make_graph(lambda *a: vmap_flat(lambda *b: eval_graph(call, *b), list(a), in_dims,
                                               [0] * n_out, size))(*args)
-    n_new = len(batched.consts)
+    return size, args, in_dims, batched
+
+
+@custom_jvp_call_p.def_batch
+def _custom_jvp_call_batch(args, bdims, *, call, jvp, n_consts):
+    """Batch the body and the jvp rule separately (as JAX), keeping the custom rule."""
+    from transforms.vmap import vmap_flat
+    size, args, in_dims, batched = _batch_body(call, args, bdims)
+    n_out, n_new = len(call.out_avals), len(batched.consts)
     c_in, a_in = in_dims[:n_consts], in_dims[n_consts:]
 
     def batched_jvp(consts, primals, tangents):
@@ -244,14 +255,9 @@ def _custom_vjp_call_jvp(primals, tangents, *, call, fwd, bwd, n_consts):
 @custom_vjp_call_p.def_batch
 def _custom_vjp_call_batch(args, bdims, *, call, fwd, bwd, n_consts):
     """Batch the body, fwd and bwd separately (every output batched at axis 0)."""
-    from transforms.vmap import vmap_flat, moveaxis
-    size = next(get_aval(a).shape[d] for a, d in zip(args, bdims) if d is not None)
-    args = [moveaxis(a, d, 0) if d is not None else a for a, d in zip(args, bdims)]
-    in_dims = [0 if d is not None else None for d in bdims]
-    n_out = len(call.out_avals)
-    batched = make_graph(lambda *a: vmap_flat(lambda *b: eval_graph(call, *b), list(a), in_dims,
-                                              [0] * n_out, size))(*args)
-    n_new = len(batched.consts)
+    from transforms.vmap import vmap_flat
+    size, args, in_dims, batched = _batch_body(call, args, bdims)
+    n_out, n_new = len(call.out_avals), len(batched.consts)
     a_in = in_dims[n_consts:]
     n_res_box = []
 
