@@ -123,6 +123,19 @@ BINARY += [
      lambda a, b: lax.conv_general_dilated(lax.reshape(a, (1, 1, int(np.size(a)))), lax.reshape(b, (1, 1, int(np.size(b)))), (1,), "SAME"), normal, normal),
 ]
 
+def _uidx(a):  # unique in-bounds indices (scatter / scatter_mul transposes need them)
+    return np.array([[2], [0]] if np.size(a) > 2 else [[0]], np.int32)
+BINARY += [
+    ("scatter", lambda a, b: P.scatter(_flat(a), _uidx(a), P.broadcast_in_dim(P.reduce_sum(b, tuple(range(np.ndim(b)))), (len(_uidx(a)),), ()), _SDN, unique_indices=True),
+     lambda a, b: lax.scatter(jnp_flat(a), _uidx(a), lax.broadcast_in_dim(lax.reduce_sum(b, tuple(range(np.ndim(b)))), (len(_uidx(a)),), ()), _SDN, unique_indices=True), normal, normal),
+    ("scatter_mul", lambda a, b: P.scatter_mul(_flat(a), _uidx(a), P.broadcast_in_dim(P.reduce_sum(b, tuple(range(np.ndim(b)))), (len(_uidx(a)),), ()), _SDN, unique_indices=True),
+     lambda a, b: lax.scatter_mul(jnp_flat(a), _uidx(a), lax.broadcast_in_dim(lax.reduce_sum(b, tuple(range(np.ndim(b)))), (len(_uidx(a)),), ()), _SDN, unique_indices=True), normal, normal),
+]
+UNARY += [
+    ("top_k", lambda x: P.top_k(_flat(x), 1)[0], lambda x: lax.top_k(jnp_flat(x), 1)[0], distinct),
+    ("reduce_precision", lambda x: P.reduce_precision(x, 11, 52), lambda x: lax.reduce_precision(x, 11, 52), normal),
+]
+
 
 def jnp_flat(x):
     import jax.numpy as jnp
@@ -146,7 +159,7 @@ FD_CASES = [c for c in CASES if c[0] not in ("convert_f32", "stop_gradient_mix")
 def test_finite_differences_orders_1_and_2(x64, name, ours, theirs, gens, shape):
     args = _args(_gens(gens), shape, 0)
     order = 1 if name in ("reduce_max", "cummax", "sort", "max", "min", "select_n", "abs", "rem",
-                         "reduce_min", "cummin", "clamp") else 2
+                         "reduce_min", "cummin", "clamp", "top_k") else 2
     check_grads_numerically(ours, args, order=order, eps=1e-5, rtol=1e-4, atol=1e-6)
 
 
