@@ -17,12 +17,11 @@ become Literals written inline.
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable, Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 from jax import tree_util
 
-from fx import core
 from fx.core import Tracer, Trace, get_aval, new_main, full_raise
 from fx.errors import FxError
 from fx.ir import ClosedGraph, Equation, Graph, Literal, ShapedArray, Var

@@ -20,17 +20,17 @@ References:
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable, Sequence
+from typing import Callable, Sequence
 
 from jax import tree_util
 
 from fx import core
 from fx.builtins import instantiate_zero
-from fx.core import Primitive, Zero, UndefinedPrimal, get_aval
+from fx.core import Primitive, Zero, get_aval
 from fx.errors import FxTypeError
-from fx.interpreter import eval_graph, lower_graph
-from fx.ir import ClosedGraph
+from fx.interpreter import lower_graph
 from fx.tracing import make_graph
+from transforms._subgraph import as_param, batch_body
 
 __all__ = ["custom_jvp", "custom_vjp", "custom_jvp_call_p", "custom_vjp_call_p", "custom_lin_p"]
 
@@ -84,27 +84,11 @@ def _custom_jvp_call_jvp(primals, tangents, *, call, jvp, n_consts):
     return outs, t_outs
 
 
-def _batch_body(call, args, bdims):
-    """Move batch axes to 0 and vmap the body graph (every output batched at 0).
-
-    Returns:
-      (size, moved args, in_dims of 0/None, the batched ClosedGraph).
-    """
-    from transforms.vmap import vmap_flat, moveaxis
-    size = next(get_aval(a).shape[d] for a, d in zip(args, bdims) if d is not None)
-    args = [moveaxis(a, d, 0) if d is not None else a for a, d in zip(args, bdims)]
-    in_dims = [0 if d is not None else None for d in bdims]
-    n_out = len(call.out_avals)
-    batched = make_graph(lambda *a: vmap_flat(lambda *b: eval_graph(call, *b), list(a), in_dims,
-                                              [0] * n_out, size))(*args)
-    return size, args, in_dims, batched
-
-
 @custom_jvp_call_p.def_batch
 def _custom_jvp_call_batch(args, bdims, *, call, jvp, n_consts):
     """Batch the body and the jvp rule separately (as JAX), keeping the custom rule."""
     from transforms.vmap import vmap_flat
-    size, args, in_dims, batched = _batch_body(call, args, bdims)
+    size, args, in_dims, batched = batch_body(call, args, bdims)
     n_out, n_new = len(call.out_avals), len(batched.consts)
     c_in, a_in = in_dims[:n_consts], in_dims[n_consts:]
 
@@ -120,15 +104,10 @@ def _custom_jvp_call_batch(args, bdims, *, call, jvp, n_consts):
                         c_in + a_in + a_in, [0] * (2 * n_out), size)
         return res[:n_out], res[n_out:]
 
-    outs = custom_jvp_call_p.bind(*batched.consts, *args, call=_close(batched),
+    outs = custom_jvp_call_p.bind(*batched.consts, *args, call=as_param(batched),
                                   jvp=_FlatFn(batched_jvp, f"batched({jvp!r})"),
                                   n_consts=n_new + n_consts)
     return outs, [0] * n_out
-
-
-def _close(closed: ClosedGraph) -> ClosedGraph:
-    """The graph with its consts as leading inputs (bound explicitly), for a param."""
-    return ClosedGraph(closed.graph, (), None, None)
 
 
 class custom_jvp:
@@ -203,7 +182,7 @@ class custom_jvp:
                                       f"{get_aval(o).str_short()}.")
             return o_flat, t_flat
 
-        outs = custom_jvp_call_p.bind(*closed.consts, *dyn_flat, call=_close(closed),
+        outs = custom_jvp_call_p.bind(*closed.consts, *dyn_flat, call=as_param(closed),
                                       jvp=_FlatFn(flat_jvp, f"jvp_of_{fun.__name__}"),
                                       n_consts=n_consts)
         return tree_util.tree_unflatten(out_tree, outs)
@@ -256,7 +235,7 @@ def _custom_vjp_call_jvp(primals, tangents, *, call, fwd, bwd, n_consts):
 def _custom_vjp_call_batch(args, bdims, *, call, fwd, bwd, n_consts):
     """Batch the body, fwd and bwd separately (every output batched at axis 0)."""
     from transforms.vmap import vmap_flat
-    size, args, in_dims, batched = _batch_body(call, args, bdims)
+    size, args, in_dims, batched = batch_body(call, args, bdims)
     n_out, n_new = len(call.out_avals), len(batched.consts)
     a_in = in_dims[n_consts:]
     n_res_box = []
@@ -278,7 +257,7 @@ def _custom_vjp_call_batch(args, bdims, *, call, fwd, bwd, n_consts):
         return vmap_flat(flat, list(res) + list(cts), [0] * (n_res + len(cts)),
                          [0] * len(a_in), size)
 
-    outs = custom_vjp_call_p.bind(*batched.consts, *args, call=_close(batched),
+    outs = custom_vjp_call_p.bind(*batched.consts, *args, call=as_param(batched),
                                   fwd=_FlatFn(batched_fwd, f"batched({fwd!r})"),
                                   bwd=_FlatFn(batched_bwd, f"batched({bwd!r})"),
                                   n_consts=n_new + n_consts)
@@ -361,7 +340,7 @@ class custom_vjp:
                 out.append(c)
             return out
 
-        outs = custom_vjp_call_p.bind(*closed.consts, *dyn_flat, call=_close(closed),
+        outs = custom_vjp_call_p.bind(*closed.consts, *dyn_flat, call=as_param(closed),
                                       fwd=_FlatFn(flat_fwd, f"fwd_of_{name}"),
                                       bwd=_FlatFn(flat_bwd, f"bwd_of_{name}"),
                                       n_consts=len(closed.consts))

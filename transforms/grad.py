@@ -13,14 +13,14 @@ References:
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable, Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 import jax
 from jax import tree_util
 
 from fx.builtins import instantiate_zero
-from fx.core import Zero, get_aval, structural
+from fx.core import get_aval, structural
 from fx.errors import FxTypeError
 from transforms.jvp import linearize_flat, jvp, _split_aux, _lower_aux
 from transforms.transpose import backward_pass

@@ -21,7 +21,7 @@ from __future__ import annotations
 import functools
 import inspect
 from collections import OrderedDict
-from typing import Any, Callable, Sequence
+from typing import Callable, Sequence
 
 import jax
 from jax import tree_util

@@ -18,7 +18,6 @@ References:
 """
 from __future__ import annotations
 
-import functools
 from typing import Any, Callable, Sequence
 
 import numpy as np

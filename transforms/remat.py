@@ -25,10 +25,11 @@ from typing import Any, Callable, NamedTuple
 from jax import lax, tree_util
 
 from fx import core
-from fx.core import Primitive, Tracer, Zero, find_top_trace, full_raise, get_aval
-from fx.interpreter import eval_graph, lower_graph, walk
-from fx.ir import ClosedGraph, Literal
+from fx.core import Primitive, Zero, find_top_trace, full_raise, get_aval
+from fx.interpreter import lower_graph, walk
+from fx.ir import Literal
 from fx.tracing import GraphTracer, make_graph
+from transforms._subgraph import as_param, batch_body
 
 __all__ = ["checkpoint", "remat", "checkpoint_policies", "saved_residuals", "remat_p",
            "optimization_barrier"]
@@ -138,18 +139,10 @@ def _remat_jvp(primals, tangents, *, call, policy, prevent_cse):
 
 @remat_p.def_batch
 def _remat_batch(args, bdims, *, call, policy, prevent_cse):
-    from transforms.vmap import vmap_flat, moveaxis
-    size = next(get_aval(a).shape[d] for a, d in zip(args, bdims) if d is not None)
-    n_out = len(call.out_avals)
-    batched = make_graph(lambda *a: vmap_flat(lambda *b: eval_graph(call, *b), list(a),
-                                              list(bdims), [0] * n_out, size))(*args)
-    outs = remat_p.bind(*batched.consts, *args, call=_as_param(batched), policy=policy,
+    _, args, _, batched = batch_body(call, args, bdims)
+    outs = remat_p.bind(*batched.consts, *args, call=as_param(batched), policy=policy,
                         prevent_cse=prevent_cse)
-    return outs, [0] * n_out
-
-
-def _as_param(closed: ClosedGraph) -> ClosedGraph:
-    return ClosedGraph(closed.graph, (), None, None)
+    return outs, [0] * len(call.out_avals)
 
 
 def checkpoint(fun: Callable | None = None, *, policy: Callable | None = None,
@@ -184,7 +177,7 @@ def checkpoint(fun: Callable | None = None, *, policy: Callable | None = None,
             d = iter(tree_util.tree_unflatten(in_tree, fl))
             return fun(*[a if i in static_argnums else next(d) for i, a in enumerate(args)])
         closed = make_graph(flat_fun)(*flat)
-        outs = remat_p.bind(*closed.consts, *flat, call=_as_param(closed), policy=policy,
+        outs = remat_p.bind(*closed.consts, *flat, call=as_param(closed), policy=policy,
                             prevent_cse=prevent_cse)
         return tree_util.tree_unflatten(closed.out_tree, outs)
 

@@ -18,7 +18,7 @@ from jax import tree_util
 from fx.builtins import add_any, instantiate_zero
 from fx.core import UndefinedPrimal, Zero, get_aval
 from fx.errors import FxTypeError
-from fx.ir import ClosedGraph, Graph, Literal, Var
+from fx.ir import Graph, Literal, Var
 from fx.tracing import make_graph
 
 __all__ = ["backward_pass", "linear_transpose"]
