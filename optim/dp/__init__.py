@@ -14,15 +14,18 @@ The privatized gradient plugs into any ``optim`` optimizer::
 from optim.dp.errors import (DPError, DPArgumentError, ClipNormError, ClipTreeError,
                              NotPerExampleLossError, SamplingError, DeltaError,
                              UnreachableEpsilonError, AccountantError)
-from optim.dp.privatize import (privatize_gradients, per_example_gradients, clip_per_example,
-                                effective_clip_norm)
+from optim.dp.privatize import (privatize_gradients, clipped_gradient_sum, noisy_mean,
+                                per_example_gradients, clip_per_example, effective_clip_norm,
+                                METHODS)
+from optim.dp.clipping_plan import ClippingPlan, clipping_plan
 from optim.dp.sampling import PoissonBatches, poisson_batches, suggested_max_batch_size
 from optim.dp.accounting import dp_sgd_event, epsilon, calibrate_noise_multiplier, ACCOUNTANTS
 
 __all__ = [
     "DPError", "DPArgumentError", "ClipNormError", "ClipTreeError", "NotPerExampleLossError",
     "SamplingError", "DeltaError", "UnreachableEpsilonError", "AccountantError",
-    "privatize_gradients", "per_example_gradients", "clip_per_example", "effective_clip_norm",
+    "privatize_gradients", "clipped_gradient_sum", "noisy_mean", "METHODS", "ClippingPlan",
+    "clipping_plan", "per_example_gradients", "clip_per_example", "effective_clip_norm",
     "PoissonBatches", "poisson_batches", "suggested_max_batch_size",
     "dp_sgd_event", "epsilon", "calibrate_noise_multiplier", "ACCOUNTANTS",
 ]

@@ -31,10 +31,10 @@ from transforms import eval_shape, grad, vmap
 from optim.dp.errors import (ClipNormError, ClipTreeError, DPArgumentError,
                              NotPerExampleLossError)
 
-__all__ = ["privatize_gradients", "per_example_gradients", "clip_per_example",
-           "effective_clip_norm"]
+__all__ = ["privatize_gradients", "clipped_gradient_sum", "noisy_mean", "per_example_gradients",
+           "clip_per_example", "effective_clip_norm", "METHODS"]
 
-_METHODS = ("vmap",)
+METHODS = ("auto", "vmap", "ghost", "bookkeeping")
 
 
 # --- validation ---
@@ -145,15 +145,167 @@ def clip_per_example(per_ex_grads, l2_norm_clip, mask=None):
 
 
 def _add_noise(grads, std: float, key):
+    """``g + std * normal`` per leaf, each leaf with its own key from ``split``.
+    The bits use threefry's sequential layout (``jax.threefry_partitionable(False)``),
+    twice as fast on CPU as the partitionable one; same distribution."""
     leaves, tree = tree_util.tree_flatten(grads)
     keys = frandom.split(key, len(leaves))
-    noisy = [g + std * frandom.normal(keys[i], g.shape, g.dtype) for i, g in enumerate(leaves)]
+    noisy = [g + std * frandom.normal(keys[i], g.shape, g.dtype, partitionable=False)
+             for i, g in enumerate(leaves)]
     return tree_util.tree_unflatten(tree, noisy)
+
+
+def _factors(norms: list, clip_leaves: list | None, l2_norm_clip, mask):
+    """Per parameter leaf, the per-example clip factors ``min(1, C/||g||) * mask``
+    (0-safe); and whether each example was clipped. ``norms`` holds the
+    per-leaf squared norms (B,) for per-layer clipping, or one global one."""
+    if clip_leaves is None:
+        (sq,) = norms
+        n = fnp.sqrt(sq)
+        factors = [l2_norm_clip / fnp.maximum(n, l2_norm_clip)]
+        clipped = n > l2_norm_clip
+    else:
+        ns = [fnp.sqrt(s) for s in norms]
+        factors = [c / fnp.maximum(n, c) for c, n in zip(clip_leaves, ns)]
+        clipped = fnp.any(fnp.stack([n > c for c, n in zip(clip_leaves, ns)]), axis=0)
+    if mask is not None:
+        factors = [f * fnp.asarray(mask).astype(f.dtype) for f in factors]
+    return factors, clipped
+
+
+def _fast_clipped_sum(loss, params, batch, clip_leaves, l2_norm_clip, mask, method, plan):
+    from optim.dp.fast_clipping import bookkeeping_sum, ghost_sum, per_example_pass
+    p_leaves, p_tree = tree_util.tree_flatten(params)
+    b_leaves = tree_util.tree_leaves(batch)
+    per_layer = clip_leaves is not None
+    losses, acts, cts, fb_grads, sq = per_example_pass(plan, p_leaves, b_leaves, per_layer)
+    sq_list = sq if per_layer else [sq]
+    global_sq = sum(sq_list[1:], sq_list[0])
+    factors, clipped = _factors(sq_list, clip_leaves, l2_norm_clip, mask)
+    if method == "ghost":
+        summed = ghost_sum(loss, params, batch, factors[0])
+    else:
+        per_leaf = factors if per_layer else factors * len(p_leaves)
+        summed = tree_util.tree_unflatten(
+            p_tree, bookkeeping_sum(plan, p_leaves, acts, cts, fb_grads, per_leaf))
+    return summed, fnp.sqrt(global_sq), clipped, losses
+
+
+def _vmap_clipped_sum(loss, params, batch, clip, mask):
+    from transforms import value_and_grad
+    losses, per_ex = vmap(value_and_grad(loss), in_axes=(None, 0))(params, batch)
+    summed, norms, clipped = clip_per_example(per_ex, clip, mask)
+    return summed, norms, clipped, losses
+
+
+def resolve_method(method: str, plan) -> str:
+    """``"auto"``: book-keeping when the graph pass recognises at least one
+    parameter, else vmap (every parameter would fall back anyway)."""
+    if method != "auto":
+        return method
+    return "vmap" if all(k in ("vmap", "unused") for k in plan.kinds()) else "bookkeeping"
+
+
+def clipped_gradient_sum(loss: Callable, params, batch, *, l2_norm_clip, mask=None,
+                         method: str = "auto", microbatch_size: int | None = None):
+    """The clipped per-example gradient SUM (no noise, no division) and stats.
+
+    The building block of ``privatize_gradients``; call it directly to
+    accumulate a logical ("virtual") batch larger than memory over several
+    physical batches, then add the noise once with ``noisy_mean``.
+
+    Args:
+      loss, params, batch, l2_norm_clip, mask, method, microbatch_size: as in
+        ``privatize_gradients``.
+
+    Returns:
+      ``(summed, stats)``: the params-structured sum of the clipped (and
+      masked) per-example gradients; stats as ``privatize_gradients``'s plus
+      ``"clipped"`` (bool ``(B,)``).
+    """
+    if method not in METHODS:
+        raise DPArgumentError(f"privatize_gradients: method must be one of {METHODS}, got "
+                              f"{method!r}.")
+    c_leaves = _clip_leaves(l2_norm_clip, params)
+    size = _batch_size(batch)
+    _check_per_example(loss, params, batch)
+    if method == "ghost" and c_leaves is not None:
+        raise DPArgumentError(
+            "privatize_gradients: method='ghost' reweights whole per-example losses, so it "
+            "needs flat clipping (a scalar l2_norm_clip), got a per-layer clip tree. Fix: "
+            "use method='bookkeeping' (or 'auto'), which clips each layer separately.")
+    if microbatch_size is not None:
+        return _microbatched(loss, params, batch, l2_norm_clip, mask, method,
+                             microbatch_size, size)
+    clip = l2_norm_clip if c_leaves is None else tree_util.tree_unflatten(
+        tree_util.tree_structure(params), c_leaves)
+    if method != "vmap":
+        from optim.dp.clipping_plan import clipping_plan, example_of
+        plan = clipping_plan(loss, params, example_of(batch))
+        method = resolve_method(method, plan)
+    if method == "vmap":
+        summed, norms, clipped, losses = _vmap_clipped_sum(loss, params, batch, clip, mask)
+    else:
+        summed, norms, clipped, losses = _fast_clipped_sum(
+            loss, params, batch, c_leaves, l2_norm_clip, mask, method, plan)
+    return summed, {"per_example_norms": norms, "clipped": clipped, "per_example_loss": losses}
+
+
+def _microbatched(loss, params, batch, l2_norm_clip, mask, method, m, size):
+    """Scan over ``size // m`` chunks of m examples, summing the clipped sums."""
+    from primitives.control_flow import scan
+    if not isinstance(m, int) or m <= 0 or size % m:
+        raise DPArgumentError(f"privatize_gradients: microbatch_size must be a positive int "
+                              f"dividing the batch size {size}, got {m!r}. Fix: pad the batch "
+                              f"(with mask=False rows) to a multiple of microbatch_size.")
+    n = size // m
+    chunks = tree_util.tree_map(lambda x: fnp.asarray(x).reshape((n, m) + tuple(x.shape[1:])),
+                                batch)
+    mask = fnp.ones((size,), np.float32) if mask is None else fnp.asarray(mask)
+    masks = mask.reshape(n, m)
+    zero = tree_util.tree_map(lambda p: fnp.zeros(np.shape(p), p.dtype), params)
+
+    def body(acc, xs):
+        chunk, mk = xs
+        s, st = clipped_gradient_sum(loss, params, chunk, l2_norm_clip=l2_norm_clip, mask=mk,
+                                     method=method)
+        acc = tree_util.tree_map(lambda a, b: a + b, acc, s)
+        return acc, (st["per_example_norms"], st["clipped"], st["per_example_loss"])
+
+    summed, (norms, clipped, losses) = scan(body, zero, (chunks, masks))
+    return summed, {"per_example_norms": norms.reshape(size), "clipped": clipped.reshape(size),
+                    "per_example_loss": losses.reshape(size)}
+
+
+def noisy_mean(summed, *, l2_norm_clip, noise_multiplier: float, key=None,
+               divisor: float):
+    """Add ``N(0, (noise_multiplier * C)^2)`` to a clipped sum and divide.
+
+    Args:
+      summed: params-structured clipped gradient sum (``clipped_gradient_sum``).
+      l2_norm_clip: the clip norm (scalar) or per-layer clip tree; the noise
+        std uses the effective norm ``sqrt(sum C_l^2)``.
+      noise_multiplier: sigma >= 0 (0: no noise).
+      key: raw PRNG key, required when sigma > 0.
+      divisor: the expected batch size (must not depend on the drawn batch).
+
+    Returns:
+      The DP gradient estimate.
+    """
+    if not (isinstance(noise_multiplier, Real) and noise_multiplier == 0):
+        if key is None:
+            raise DPArgumentError("privatize_gradients: noise_multiplier > 0 needs a key "
+                                  "(frandom.PRNGKey(seed)); pass a fresh one every step.")
+        flat = tree_util.treedef_is_leaf(tree_util.tree_structure(l2_norm_clip))
+        sens = l2_norm_clip if flat else _tree_clip_norm(tree_util.tree_leaves(l2_norm_clip))
+        summed = _add_noise(summed, noise_multiplier * sens, key)
+    return tree_util.tree_map(lambda g: g / divisor, summed)
 
 
 def privatize_gradients(loss: Callable, params, batch, *, l2_norm_clip, noise_multiplier: float,
                         key=None, expected_batch_size: float | None = None, mask=None,
-                        method: str = "vmap") -> tuple[Any, dict]:
+                        method: str = "auto",
+                        microbatch_size: int | None = None) -> tuple[Any, dict]:
     """The DP-SGD gradient of ``loss`` on ``batch`` and clipping statistics.
 
     Args:
@@ -172,12 +324,28 @@ def privatize_gradients(loss: Callable, params, batch, *, l2_norm_clip, noise_mu
         B, the padded batch size.
       mask: optional ``(B,)`` bool or 0/1 floats; padding examples (False/0)
         contribute nothing (see ``poisson_batches``).
-      method: ``"vmap"`` (per-example gradients with ``vmap(grad(loss))``).
+      method: how per-example norms and the clipped sum are computed:
+        ``"vmap"``: per-example gradients ``vmap(grad(loss))`` (memory B x params);
+        ``"bookkeeping"``: the graph pass (``clipping_plan``) finds where each
+        parameter enters the loss; one backward pass of the activations gives
+        the output cotangents of those equations, ghost norms (or a local vjp of
+        the one equation) give each example's norm, and the clipped sum is one
+        weighted weight-gradient per layer (Bu et al. 2023);
+        ``"ghost"``: the same norms, then a second backward pass of the
+        reweighted losses (flat clipping only; Li et al. 2022);
+        ``"auto"`` (default): book-keeping, with ``vmap(grad)`` for the
+        parameters the pass does not recognise (see ``clipping_plan``).
+        Unlike Opacus, no layer types are registered: any function traced to
+        our IR works.
+      microbatch_size: process the batch in chunks of this many examples (a
+        ``scan``: the graph holds one chunk), bounding memory for large batches;
+        the result is the same.
 
     Returns:
       ``(grads, stats)``: grads has the params' structure; stats is a dict with
-      ``"per_example_norms"`` ``(B,)`` (unclipped global norms) and
-      ``"fraction_clipped"`` (among the unmasked examples).
+      ``"per_example_norms"`` ``(B,)`` (unclipped global norms),
+      ``"per_example_loss"`` ``(B,)`` and ``"fraction_clipped"`` (among the
+      unmasked examples).
 
     Example::
 
@@ -185,36 +353,29 @@ def privatize_gradients(loss: Callable, params, batch, *, l2_norm_clip, noise_mu
         ...     return fnp.sum((ex["x"] @ p["w"] - ex["y"]) ** 2)
         >>> g, stats = privatize_gradients(loss, params, {"x": xs, "y": ys},
         ...     l2_norm_clip=1.0, noise_multiplier=1.1, key=frandom.PRNGKey(0))
+
+    References:
+        Abadi et al., 2016; Li et al., 2022; Bu et al., 2023.
     """
-    if method not in _METHODS:
-        raise DPArgumentError(f"privatize_gradients: method must be one of {_METHODS}, got "
-                              f"{method!r}. (ghost/bookkeeping clipping is not written yet.)")
-    c_leaves = _clip_leaves(l2_norm_clip, params)
     if isinstance(noise_multiplier, Real) and not noise_multiplier >= 0:
         raise DPArgumentError(f"privatize_gradients: noise_multiplier must be >= 0, got "
                               f"{noise_multiplier!r}. Fix: 0 turns noise off (no privacy).")
     noisy = not (isinstance(noise_multiplier, Real) and noise_multiplier == 0)
     if noisy and key is None:
         raise DPArgumentError("privatize_gradients: noise_multiplier > 0 needs a key "
-                         "(frandom.PRNGKey(seed)); pass a fresh one every step.")
+                              "(frandom.PRNGKey(seed)); pass a fresh one every step.")
+    summed, st = clipped_gradient_sum(loss, params, batch, l2_norm_clip=l2_norm_clip, mask=mask,
+                                      method=method, microbatch_size=microbatch_size)
     size = _batch_size(batch)
-    _check_per_example(loss, params, batch)
-
-    per_ex = per_example_gradients(loss, params, batch)
-    clip = l2_norm_clip if c_leaves is None else tree_util.tree_unflatten(
-        tree_util.tree_structure(params), c_leaves)
-    summed, norms, clipped = clip_per_example(per_ex, clip, mask)
-    if noisy:
-        sens = l2_norm_clip if c_leaves is None else _tree_clip_norm(c_leaves)
-        summed = _add_noise(summed, noise_multiplier * sens, key)
     divisor = size if expected_batch_size is None else expected_batch_size
-    grads = tree_util.tree_map(lambda g: g / divisor, summed)
-
+    grads = noisy_mean(summed, l2_norm_clip=l2_norm_clip, noise_multiplier=noise_multiplier,
+                       key=key, divisor=divisor)
     weights = (fnp.ones((size,), np.float32) if mask is None
                else fnp.asarray(mask).astype(np.float32))
     n_real = fnp.maximum(fnp.sum(weights), 1.0)
-    stats = {"per_example_norms": norms,
-             "fraction_clipped": fnp.sum(weights * clipped.astype(np.float32)) / n_real}
+    stats = {"per_example_norms": st["per_example_norms"],
+             "per_example_loss": st["per_example_loss"],
+             "fraction_clipped": fnp.sum(weights * st["clipped"].astype(np.float32)) / n_real}
     return grads, stats
 
 

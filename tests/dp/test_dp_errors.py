@@ -55,7 +55,7 @@ def test_batch_leaves_need_one_leading_size():
 @pytest.mark.parametrize("kw, match", [
     (dict(noise_multiplier=1.0), "needs a key"),
     (dict(noise_multiplier=-0.5, key=frandom.PRNGKey(0)), "noise_multiplier must be >= 0"),
-    (dict(method="ghost"), "method must be one of"),
+    (dict(method="ghosts"), "method must be one of"),
 ])
 def test_bad_options(kw, match):
     with pytest.raises(dp.DPArgumentError, match=match):

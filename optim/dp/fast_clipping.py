@@ -1,0 +1,195 @@
+"""Ghost and book-keeping clipping from a ``ClippingPlan`` (no per-example weight gradients).
+
+One per-example pass (vmapped over the batch) runs the loss graph with a zero
+"tap" added to the output of every tapped equation and takes the ``vjp``
+with respect to the taps (and to the vmap-fallback parameters only): this is
+the backward pass of the activations, without any weight gradient, and it
+yields every tapped equation's output cotangent ``g_i``. The tapped
+equations' example-dependent operands ``a_i`` come back as auxiliary outputs.
+Per-example squared norms then come from ``ghost_norms`` (or a local vjp of
+the one equation), summed over parameters.
+
+The clipped sum ``sum_i c_i grad_i`` (``c_i = min(1, C / ||grad_i||)``) is then
+
+- book-keeping: for each tapped equation, the weight gradient of the batched
+  equation with the cotangent ``c_i g_i``: one weighted weight-gradient per
+  layer, no second pass (Bu et al., 2023);
+- ghost: a second backward pass of ``sum_i c_i loss_i`` (Li et al., 2022).
+
+References:
+    Bu et al., 2023: Differentially Private Optimization on Large Model at Small
+    Cost. Li et al., 2022: Large Language Models Can Be Strong Differentially
+    Private Learners. Goodfellow, 2015: Efficient Per-Example Gradient Computations.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+from jax import tree_util
+
+import primitives.numpy as fnp
+from fx.ir import Literal
+from optim.dp.clipping_plan import ClippingPlan
+from optim.dp.ghost_norms import bind_equation, ghost_rule, materialized_grad
+
+__all__ = ["per_example_pass", "bookkeeping_sum", "ghost_sum"]
+
+
+def _tapped_loss(plan: ClippingPlan, params: list, example: list, taps: dict, fb: list):
+    """Evaluate the per-example loss graph with ``taps`` added to the outputs of
+    the tapped equations and ``fb`` in place of the fallback parameters.
+
+    Returns ``(loss, (acts, invals))``: per tapped equation, its stored operands."""
+    closed = plan.closed
+    graph = closed.graph
+    params = list(params)
+    for i, v in zip(plan.fallback, fb):
+        params[i] = v
+    env = {id(v): x for v, x in zip(graph.in_vars, list(closed.consts) + params + list(example))}
+
+    def read(x):
+        return x.val if type(x) is Literal else env[id(x)]
+
+    acts = {}
+    for k, eqn in enumerate(graph.equations):
+        invals = [read(x) for x in eqn.inputs]
+        outs = bind_equation(eqn, invals)
+        if k in taps:
+            fixed = plan.fixed_inputs(k)
+            acts[k] = [x for x, f in zip(invals, fixed) if f[0] == "act"]
+            outs = [o + t for o, t in zip(outs, taps[k])]
+        for v, o in zip(eqn.outputs, outs):
+            env[id(v)] = o
+    (out,) = [read(v) for v in graph.out_vars]
+    return out, acts
+
+
+def _assemble(plan: ClippingPlan, k: int, acts: list, params: list, w=None, positions=()):
+    """The inputs of tapped equation k from its stored operands, with ``w`` at
+    ``positions`` (the parameter being differentiated)."""
+    ins = []
+    for j, (kind, ref) in enumerate(plan.fixed_inputs(k)):
+        if j in positions:
+            ins.append(w)
+        elif kind == "act":
+            ins.append(acts[ref])
+        elif kind == "param":
+            ins.append(params[ref])
+        elif kind == "const":
+            ins.append(plan.closed.consts[ref])
+        else:
+            ins.append(ref)
+    return ins
+
+
+def per_example_pass(plan: ClippingPlan, params: list, batch: list, per_layer: bool):
+    """The vmapped per-example pass.
+
+    Args:
+      plan: the clipping plan of the per-example loss.
+      params: flat parameter leaves.
+      batch: flat example leaves with a leading batch axis.
+      per_layer: return one squared norm per parameter leaf (else their sum).
+
+    Returns:
+      ``(losses (B,), acts, cts, fb_grads, sq)``: per tapped equation the stored
+      operands and output cotangents (leading batch axis), the fallback
+      parameters' per-example gradients, and the squared norms (``(B,)``, or
+      a list of ``(B,)`` per parameter leaf when ``per_layer``).
+    """
+    from transforms import vjp, vmap
+    graph = plan.closed.graph
+    fb_idx = plan.fallback
+
+    def one(example):
+        taps = {k: [fnp.zeros(o.aval.shape, o.aval.dtype) for o in graph.equations[k].outputs]
+                for k in plan.taps}
+        fb = [params[i] for i in fb_idx]
+
+        def f(taps_, fb_):
+            return _tapped_loss(plan, params, example, taps_, fb_)
+
+        loss, f_vjp, acts = vjp(f, taps, fb, has_aux=True)
+        cts, fb_grads = f_vjp(fnp.ones((), loss.dtype))
+        sq = []
+        for i, p in enumerate(plan.params):
+            if p.kind == "ghost":
+                (use,) = p.uses
+                k = use.eqn_index
+                eqn = graph.equations[k]
+                invals = _assemble(plan, k, acts[k], params)
+                sq.append(ghost_rule(eqn, use.positions).sq_norm(invals, cts[k]))
+            elif p.kind == "materialized":
+                g = None
+                for use in p.uses:
+                    k = use.eqn_index
+                    invals = _assemble(plan, k, acts[k], params)
+                    gk = materialized_grad(graph.equations[k], invals, use.positions, cts[k])
+                    g = gk if g is None else g + gk
+                sq.append(fnp.sum(fnp.square(g.astype(np.float32))))
+            elif p.kind == "vmap":
+                g = fb_grads[fb_idx.index(i)]
+                sq.append(fnp.sum(fnp.square(g.astype(np.float32))))
+            else:
+                sq.append(fnp.zeros((), np.float32))
+        if not per_layer:
+            sq = sum(sq[1:], sq[0])
+        return loss, acts, cts, fb_grads, sq
+
+    return vmap(one)(batch)
+
+
+def _scale(x, c):
+    """``c[i] * x[i]`` for a batched x (c of shape (B,))."""
+    return x * c.reshape((c.shape[0],) + (1,) * (x.ndim - 1)).astype(x.dtype)
+
+
+def bookkeeping_sum(plan: ClippingPlan, params: list, acts: dict, cts: dict, fb_grads: list,
+                    factors: list) -> list:
+    """``sum_i factors[p][i] * grad_i`` per parameter leaf p, from the stored
+    operands and cotangents: each tapped use contributes the weight gradient of
+    the batched equation with its cotangents scaled by the factors."""
+    from transforms import vjp, vmap
+    graph = plan.closed.graph
+    out = []
+    for i, p in enumerate(plan.params):
+        c = factors[i]
+        w = params[i]
+        if p.kind in ("ghost", "materialized"):
+            total = None
+            for use in p.uses:
+                k, pos = use.eqn_index, use.positions
+                eqn = graph.equations[k]
+
+                def batched(w_, k=k, pos=pos, eqn=eqn):
+                    def one(*a):
+                        return bind_equation(eqn, _assemble(plan, k, list(a), params, w_, pos))
+                    return vmap(one)(*acts[k])
+
+                _, f_vjp = vjp(batched, w)
+                (gw,) = f_vjp([_scale(g, c).astype(o.aval.dtype)
+                               for g, o in zip(cts[k], eqn.outputs)])
+                total = gw if total is None else total + gw
+            out.append(total)
+        elif p.kind == "vmap":
+            g = fb_grads[plan.fallback.index(i)]
+            out.append(fnp.tensordot(c.astype(g.dtype), g, axes=1))
+        else:
+            out.append(fnp.zeros(np.shape(w), w.dtype))
+    return out
+
+
+def ghost_sum(loss: Callable, params, batch, factor) -> object:
+    """``grad(sum_i factor_i * loss(params, example_i))``: the second backward pass."""
+    from transforms import grad, vmap
+
+    def weighted(p):
+        losses = vmap(loss, in_axes=(None, 0))(p, batch)
+        return fnp.sum(factor.astype(losses.dtype) * losses)
+
+    return grad(weighted)(params)
+
+
+def flat_params(params) -> tuple[list, object]:
+    return tree_util.tree_flatten(params)

@@ -1,0 +1,166 @@
+"""Per-example gradient norms of one equation's parameter, without forming the gradient.
+
+A ghost rule knows, for one primitive, the squared norm of
+``d loss_i / d W`` through the equation ``out = prim(..., W, ...)`` from the
+example's operands and the output cotangent ``g_i`` alone. All rules here work
+on ONE example (the caller vmaps them). ``materialized_sq_norm`` is the
+general fallback: a ``vjp`` of the single equation gives the per-example
+gradient, then its squared norm.
+
+Rules (one block each):
+- ``dot_general`` (dense layers, any dimension numbers without batch dims):
+  with A the activation flattened to (T, K) and G the cotangent to (T, N),
+  grad W = A^T G and ``||A^T G||^2 = sum((A A^T) * (G G^T))``: the ghost norm,
+  O(T^2 (K + N)) instead of O(T K N); for T = 1 it is ``||A||^2 ||G||^2``.
+- ``gather`` of whole rows (embeddings ``table[tokens]``): rows gathered at equal
+  indices add up, so ``||grad||^2 = sum_{s,s'} [idx_s == idx_s'] <g_s, g_s'>``.
+
+References:
+    Goodfellow, 2015: Efficient Per-Example Gradient Computations.
+    Li et al., 2022: Large Language Models Can Be Strong Differentially Private
+    Learners (ghost norm for sequences, embeddings).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+import primitives.numpy as fnp
+from primitives.indexing import gather_p
+from primitives.linalg import dot_general_p
+
+__all__ = ["GhostRule", "ghost_rule", "materialized_cost", "materialized_grad",
+           "bind_equation"]
+
+
+@dataclass(frozen=True)
+class GhostRule:
+    """A ghost norm for one use: ``sq_norm(invals, cts) -> scalar``; ``cost`` is
+    its flop estimate per example (compared with ``materialized_cost``)."""
+    name: str
+    cost: float
+    sq_norm: Callable
+
+
+def bind_equation(eqn, invals) -> list:
+    """Bind ``eqn``'s primitive on ``invals``; always a list of outputs."""
+    out = eqn.primitive.bind(*invals, **eqn.params)
+    return list(out) if eqn.primitive.multiple_results else [out]
+
+
+def materialized_cost(eqn, positions) -> float:
+    """Flops to form the per-example gradient through ``eqn`` by a local vjp: the
+    matmul A^T G for dot_general, else ~ the larger of the parameter and the
+    output."""
+    if eqn.primitive is dot_general_p and len(positions) == 1:
+        t, k, n = _dense_dims(eqn, positions[0])
+        return float(t * k * n)
+    w = eqn.inputs[positions[0]].aval.size
+    return float(max([w] + [o.aval.size for o in eqn.outputs]))
+
+
+def materialized_grad(eqn, invals, positions, cts):
+    """The per-example gradient of the parameter at ``positions`` through ``eqn``
+    (one example): the vjp of the single equation."""
+    from transforms import vjp
+
+    def local(w):
+        ins = [w if j in positions else x for j, x in enumerate(invals)]
+        return bind_equation(eqn, ins)
+
+    _, f_vjp = vjp(local, invals[positions[0]])
+    return f_vjp([c.astype(o.aval.dtype) for c, o in zip(cts, eqn.outputs)])[0]
+
+
+# --- dot_general ---
+def _dense_dims(eqn, pos):
+    (lc, rc), (lb, rb) = eqn.params["dimension_numbers"]
+    a = eqn.inputs[1 - pos].aval
+    w = eqn.inputs[pos].aval
+    a_con = lc if pos == 1 else rc
+    a_free = [d for d in range(len(a.shape)) if d not in a_con]
+    t = int(np.prod([a.shape[d] for d in a_free], dtype=np.int64))
+    k = int(np.prod([a.shape[d] for d in a_con], dtype=np.int64))
+    return t, k, w.size // max(k, 1)
+
+
+def _dense_rule(eqn, positions):
+    if len(positions) != 1 or len(eqn.inputs) != 2:
+        return None
+    (lc, rc), (lb, rb) = eqn.params["dimension_numbers"]
+    if lb or rb:
+        return None
+    pos = positions[0]
+    a_rank = len(eqn.inputs[1 - pos].aval.shape)
+    a_con = tuple(lc if pos == 1 else rc)
+    a_free = tuple(d for d in range(a_rank) if d not in a_con)
+    t, k, n = _dense_dims(eqn, pos)
+    n_a_free = len(a_free)
+    out_rank = len(eqn.outputs[0].aval.shape)
+    # output dims: (lhs free..., rhs free...); the activation's free dims come first
+    # when W is the rhs, last when W is the lhs.
+    g_perm = (tuple(range(out_rank)) if pos == 1 else
+              tuple(range(out_rank - n_a_free, out_rank)) + tuple(range(out_rank - n_a_free)))
+
+    def sq_norm(invals, cts):
+        a = fnp.asarray(invals[1 - pos]).astype(np.float32)
+        g = fnp.asarray(cts[0]).astype(np.float32)
+        a2 = fnp.transpose(a, a_free + a_con).reshape(t, k)
+        g2 = fnp.transpose(g, g_perm).reshape(t, n)
+        if t == 1:
+            return fnp.sum(a2 * a2) * fnp.sum(g2 * g2)
+        if t * t * (k + n) <= t * k * n:
+            return fnp.sum((a2 @ a2.T) * (g2 @ g2.T))
+        wg = a2.T @ g2
+        return fnp.sum(wg * wg)
+
+    cost = float(t * (k + n)) if t == 1 else float(min(t * t * (k + n), t * k * n))
+    return GhostRule("ghost dense", cost, sq_norm)
+
+
+# --- gather (embedding rows) ---
+def _embedding_rule(eqn, positions):
+    if positions != (0,):
+        return None
+    dn = eqn.params["dimension_numbers"]
+    table, idx = eqn.inputs[0].aval, eqn.inputs[1].aval
+    sizes = eqn.params["slice_sizes"]
+    if dn.operand_batching_dims or dn.start_indices_batching_dims:
+        return None
+    if tuple(sorted(dn.collapsed_slice_dims)) != tuple(sorted(dn.start_index_map)):
+        return None
+    rows = set(dn.collapsed_slice_dims)
+    if any(sizes[d] != (1 if d in rows else table.shape[d]) for d in range(len(table.shape))):
+        return None
+    out = eqn.outputs[0].aval
+    offset = tuple(dn.offset_dims)
+    slots = tuple(d for d in range(len(out.shape)) if d not in offset)
+    s = int(np.prod([out.shape[d] for d in slots], dtype=np.int64))
+    width = int(np.prod([out.shape[d] for d in offset], dtype=np.int64))
+    n_idx = idx.shape[-1]
+    bounds = np.array([table.shape[d] for d in dn.start_index_map], np.int32)
+    fill = eqn.params["mode"].name == "FILL_OR_DROP"
+
+    def sq_norm(invals, cts):
+        g = fnp.transpose(fnp.asarray(cts[0]).astype(np.float32), slots + offset)
+        g = g.reshape(s, width)
+        ix = fnp.asarray(invals[1]).reshape(s, n_idx)
+        if fill:   # out-of-bounds rows read the fill value: no gradient
+            ok = fnp.all((ix >= 0) & (ix < bounds), axis=1)
+            g = g * ok[:, None].astype(g.dtype)
+        ix = fnp.clip(ix, 0, bounds - 1)          # XLA clamps the others
+        same = fnp.all(ix[:, None, :] == ix[None, :, :], axis=-1)
+        return fnp.sum(same.astype(g.dtype) * (g @ g.T))
+
+    return GhostRule("ghost embedding", float(s * s * (width + n_idx)), sq_norm)
+
+
+_RULES = {dot_general_p: _dense_rule, gather_p: _embedding_rule}
+
+
+def ghost_rule(eqn, positions) -> GhostRule | None:
+    """The ghost rule for the parameter at ``positions`` of ``eqn``, or None."""
+    make = _RULES.get(eqn.primitive)
+    return None if make is None else make(eqn, positions)
