@@ -165,7 +165,7 @@ def bookkeeping_sum(plan: ClippingPlan, params: list, acts: dict, cts: dict, fb_
                 def batched(w_, k=k, pos=pos, eqn=eqn):
                     def one(*a):
                         return bind_equation(eqn, _assemble(plan, k, list(a), params, w_, pos))
-                    return vmap(one)(*acts[k])
+                    return vmap(one, axis_size=c.shape[0])(*acts[k])
 
                 _, f_vjp = vjp(batched, w)
                 (gw,) = f_vjp([_scale(g, c).astype(o.aval.dtype)
