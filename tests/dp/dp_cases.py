@@ -49,3 +49,26 @@ def jax_clipped_sum(params, batch, clip, mask=None):
         factors = {k: f for k in g}
     m = jnp.ones(len(batch["x"])) if mask is None else jnp.asarray(mask, jnp.float32)
     return {k: jnp.einsum("b,b...->...", factors[k] * m, v) for k, v in g.items()}
+
+
+def clip_reference(per_ex_grads, clip, mask=None):
+    """Flat (scalar ``clip``) or per-layer (``clip`` a tree of the gradients'
+    structure) clipping and masked sum of per-example gradients, in float64 numpy.
+
+    Returns:
+      ``(clipped_sum, per_example_norms, per_leaf_norms)``: the summed clipped
+      gradients (float32, the gradients' structure), the unclipped global norms
+      ``(B,)`` and the unclipped per-leaf norms (the gradients' structure, each ``(B,)``).
+    """
+    leaves, tree = jax.tree.flatten(per_ex_grads)
+    leaves = [np.asarray(v, np.float64) for v in leaves]
+    sq = [np.sum(v.reshape(v.shape[0], -1) ** 2, axis=1) for v in leaves]
+    norms = np.sqrt(sum(sq))
+    if jax.tree_util.treedef_is_leaf(jax.tree.structure(clip)):
+        factors = [np.minimum(1.0, clip / norms)] * len(leaves)
+    else:
+        factors = [np.minimum(1.0, c / np.sqrt(s)) for c, s in zip(tree.flatten_up_to(clip), sq)]
+    m = np.ones_like(norms) if mask is None else np.asarray(mask, np.float64)
+    summed = [np.tensordot(f * m, v, axes=1).astype(np.float32) for f, v in zip(factors, leaves)]
+    return tree.unflatten(summed), norms, tree.unflatten([np.sqrt(s) for s in sq])
+
