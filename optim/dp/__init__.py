@@ -20,6 +20,7 @@ from optim.dp.privatize import (privatize_gradients, clipped_gradient_sum, noisy
 from optim.dp.clipping_plan import ClippingPlan, clipping_plan
 from optim.dp.sampling import PoissonBatches, poisson_batches, suggested_max_batch_size
 from optim.dp.accounting import dp_sgd_event, epsilon, calibrate_noise_multiplier, ACCOUNTANTS
+from optim.dp.training import train, make_train_step
 
 __all__ = [
     "DPError", "DPArgumentError", "ClipNormError", "ClipTreeError", "NotPerExampleLossError",
@@ -28,4 +29,5 @@ __all__ = [
     "clipping_plan", "per_example_gradients", "clip_per_example", "effective_clip_norm",
     "PoissonBatches", "poisson_batches", "suggested_max_batch_size",
     "dp_sgd_event", "epsilon", "calibrate_noise_multiplier", "ACCOUNTANTS",
+    "train", "make_train_step",
 ]

@@ -14,6 +14,9 @@ References:
 """
 from __future__ import annotations
 
+import contextlib
+import logging
+
 import math
 
 from optim.dp.errors import AccountantError, DeltaError, UnreachableEpsilonError
@@ -73,13 +76,27 @@ def dp_sgd_event(steps: int, q: float, noise_multiplier: float, *,
     return dp_accounting.SelfComposedDpEvent(step, steps)
 
 
+@contextlib.contextmanager
+def _quiet_absl():
+    """Silence dp_accounting's per-call RDP warnings ("_compute_log_a_frac failed to
+    converge ... Excluding this order"): the excluded orders only loosen the bound."""
+    logger = logging.getLogger("absl")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
 def _epsilon_of_event(event, delta: float, accountant: str) -> float:
     acc = _accountant_class(accountant)()
     if not acc.supports(event):
         raise AccountantError(f"the {accountant!r} accountant cannot account for {event}. Fix: "
                               f"truncated Poisson sampling (max_batch_size) needs "
                               f"accountant='pld'.")
-    return float(acc.compose(event).get_epsilon(delta))
+    with _quiet_absl():
+        return float(acc.compose(event).get_epsilon(delta))
 
 
 def epsilon(steps: int, q: float, noise_multiplier: float, delta: float,
