@@ -65,9 +65,9 @@ def clip_reference(per_ex_grads, clip, mask=None):
     sq = [np.sum(v.reshape(v.shape[0], -1) ** 2, axis=1) for v in leaves]
     norms = np.sqrt(sum(sq))
     if jax.tree_util.treedef_is_leaf(jax.tree.structure(clip)):
-        factors = [np.minimum(1.0, clip / norms)] * len(leaves)
+        factors = [clip / np.maximum(norms, clip)] * len(leaves)   # min(1, C/n), 0-safe
     else:
-        factors = [np.minimum(1.0, c / np.sqrt(s)) for c, s in zip(tree.flatten_up_to(clip), sq)]
+        factors = [c / np.maximum(np.sqrt(s), c) for c, s in zip(tree.flatten_up_to(clip), sq)]
     m = np.ones_like(norms) if mask is None else np.asarray(mask, np.float64)
     summed = [np.tensordot(f * m, v, axes=1).astype(np.float32) for f, v in zip(factors, leaves)]
     return tree.unflatten(summed), norms, tree.unflatten([np.sqrt(s) for s in sq])
