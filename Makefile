@@ -21,5 +21,9 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/core.py
 
+.PHONY: bench-dp
+bench-dp: $(STAMP)  # Opacus rows need: $(BIN)/pip install -e '.[bench]'
+	$(BIN)/python benchmarks/dp.py
+
 clean:
 	rm -rf $(VENV) *.egg-info

@@ -14,6 +14,9 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# _timing by its own name, appended after the repo root: this file must not shadow the
+# optim package, and opacus (the bench extra) installs a top-level `benchmarks` package.
+sys.path.append(os.path.dirname(os.path.abspath(__file__)))
 
 import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
@@ -22,7 +25,7 @@ import optax  # noqa: E402
 from optax import contrib  # noqa: E402
 
 import optim  # noqa: E402
-from benchmarks._timing import compare, report  # noqa: E402
+from _timing import compare, report  # noqa: E402
 from transforms import jit  # noqa: E402
 
 

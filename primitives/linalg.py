@@ -154,8 +154,28 @@ def _dot_general_aval(lhs, rhs, *, dimension_numbers, precision, preferred_eleme
 
 @dot_general_p.def_lowering
 def _dot_general_lowering(lhs, rhs, *, dimension_numbers, precision, preferred_element_type):
-    return lax.dot_general(lhs, rhs, dimension_numbers, precision=precision,
-                           preferred_element_type=preferred_element_type)
+    (lc, rc), (lb, rb) = dimension_numbers
+    ls, rs = np.shape(lhs), np.shape(rhs)
+    l_free = [d for d in range(len(ls)) if d not in lc and d not in lb]
+    r_free = [d for d in range(len(rs)) if d not in rc and d not in rb]
+    if 1 not in [ls[d] for d in range(len(ls))] + [rs[d] for d in range(len(rs))]:
+        return lax.dot_general(lhs, rhs, dimension_numbers, precision=precision,
+                               preferred_element_type=preferred_element_type)
+    # Size-1 dims (common after vmap of per-example code written on a batch of one)
+    # are reshaped away first: XLA:CPU otherwise copies the dot's operands and
+    # results between layouts that differ only in where the unit dims sit.
+    out_shape = [ls[d] for d in lb] + [ls[d] for d in l_free] + [rs[d] for d in r_free]
+    l_keep = [d for d in range(len(ls)) if ls[d] != 1]
+    r_keep = [d for d in range(len(rs)) if rs[d] != 1]
+    l_new, r_new = {d: i for i, d in enumerate(l_keep)}, {d: i for i, d in enumerate(r_keep)}
+    pairs = lambda a, b: [(l_new[x], r_new[y]) for x, y in zip(a, b) if ls[x] != 1]  # noqa: E731
+    con, bat = pairs(lc, rc), pairs(lb, rb)
+    dn = ((tuple(x for x, _ in con), tuple(y for _, y in con)),
+          (tuple(x for x, _ in bat), tuple(y for _, y in bat)))
+    out = lax.dot_general(lhs.reshape([ls[d] for d in l_keep]),
+                          rhs.reshape([rs[d] for d in r_keep]), dn, precision=precision,
+                          preferred_element_type=preferred_element_type)
+    return out.reshape(out_shape)
 
 
 dot_general_p.def_jvp(lambda primals, tangents, **params:

@@ -109,7 +109,7 @@ random_bits_p = _key_primitive("random_bits")
 
 
 @random_bits_p.def_abstract_eval
-def _random_bits_aval(keys, *, bit_width, shape, partitionable=None):
+def _random_bits_aval(keys, *, bit_width, shape):
     batch = _check_keys_aval("random_bits", keys)
     dtype = _UINT_DTYPES.get(bit_width)
     if dtype is None or canonical_dtype(dtype) != dtype:
@@ -119,25 +119,14 @@ def _random_bits_aval(keys, *, bit_width, shape, partitionable=None):
 
 
 @random_bits_p.def_lowering
-def _random_bits_lowering(keys, *, bit_width, shape, partitionable=None):
+def _random_bits_lowering(keys, *, bit_width, shape):
     one = partial(jax.random.bits, shape=shape, dtype=_UINT_DTYPES[bit_width])
-    if partitionable is None:
-        return _vmap_leading(one, np.ndim(keys) - 1)(keys)
-    with jax.threefry_partitionable(partitionable):
-        return _vmap_leading(one, np.ndim(keys) - 1)(keys)
+    return _vmap_leading(one, np.ndim(keys) - 1)(keys)
 
 
-def random_bits(keys, bit_width: int, shape: Sequence[int], partitionable: bool | None = None):
-    """Uniform random bits ``uint{bit_width}[..., *shape]`` for keys ``u32[..., 2]``.
-
-    ``partitionable`` picks jax's threefry bit layout (``jax.threefry_partitionable``)
-    for this draw; None follows jax's global setting. False (the sequential
-    layout) is about twice as fast on CPU.
-    """
-    params = dict(bit_width=int(bit_width), shape=_shape_tuple(shape))
-    if partitionable is not None:
-        params["partitionable"] = bool(partitionable)
-    return random_bits_p.bind(keys, **params)
+def random_bits(keys, bit_width: int, shape: Sequence[int]):
+    """Uniform random bits ``uint{bit_width}[..., *shape]`` for keys ``u32[..., 2]``."""
+    return random_bits_p.bind(keys, bit_width=int(bit_width), shape=_shape_tuple(shape))
 
 
 # --- random_split ---
@@ -325,7 +314,7 @@ def bits(key, shape: Sequence[int] = (), dtype=None):
 
 
 # --- uniform ---
-def _uniform(key, shape, dtype, minval, maxval, partitionable=None):
+def _uniform(key, shape, dtype, minval, maxval):
     """jax's ``_uniform``: random mantissa bits with exponent 0 give [1, 2); minus 1."""
     finfo = jax.dtypes.finfo(dtype)
     nbits, nmant = finfo.bits, finfo.nmant
@@ -333,7 +322,7 @@ def _uniform(key, shape, dtype, minval, maxval, partitionable=None):
     uint_dtype = _UINT_DTYPES[nbits]
     minval = _broadcast(P.convert_element_type(minval, dtype), shape, "uniform")
     maxval = _broadcast(P.convert_element_type(maxval, dtype), shape, "uniform")
-    raw = random_bits(key, rng_bits, shape, partitionable)
+    raw = random_bits(key, rng_bits, shape)
     if rng_bits != nbits:
         raw = P.convert_element_type(raw, uint_dtype)
     float_bits = P.shift_right_logical(raw, _const(rng_bits - nmant, uint_dtype))
@@ -356,29 +345,24 @@ def uniform(key, shape: Sequence[int] = (), dtype=None, minval=0., maxval=1.):
 
 
 # --- normal ---
-def _normal_real(key, shape, dtype, partitionable=None):
+def _normal_real(key, shape, dtype):
     lo = np.nextafter(np.array(-1., dtype), np.array(0., dtype), dtype=dtype)
-    u = _uniform(key, shape, dtype, lo, np.array(1., dtype), partitionable)
+    u = _uniform(key, shape, dtype, lo, np.array(1., dtype))
     return P.mul(_const(np.sqrt(2), dtype), P.erf_inv(u))
 
 
-def normal(key, shape: Sequence[int] = (), dtype=None, *, partitionable: bool | None = None):
+def normal(key, shape: Sequence[int] = (), dtype=None):
     """Standard normal samples (as jax.random.normal): ``sqrt(2) * erf_inv(u)``
-    for ``u`` uniform in ``(-1, 1)``; complex dtypes get ``(re + 1j im) / sqrt(2)``.
-
-    ``partitionable`` (an fxjax extension): the threefry bit layout of this
-    draw, as ``jax.threefry_partitionable``; None follows jax's setting. False
-    is about 2x faster on CPU (DP-SGD noise uses it).
-    """
+    for ``u`` uniform in ``(-1, 1)``; complex dtypes get ``(re + 1j im) / sqrt(2)``."""
     key = _check_key("normal", key)
     shape = _shape_tuple(shape)
     dtype = _float_dtype("normal", dtype, kinds="fc")
     if dtype.kind != "c":
-        return _normal_real(key, shape, dtype, partitionable)
+        return _normal_real(key, shape, dtype)
     key_re, key_im = _split2(key)
     real_dtype = np.array(0, dtype).real.dtype
-    re = P.convert_element_type(_normal_real(key_re, shape, real_dtype, partitionable), dtype)
-    im = P.convert_element_type(_normal_real(key_im, shape, real_dtype, partitionable), dtype)
+    re = P.convert_element_type(_normal_real(key_re, shape, real_dtype), dtype)
+    im = P.convert_element_type(_normal_real(key_im, shape, real_dtype), dtype)
     return fnp.true_divide(fnp.add(re, fnp.multiply(1j, im)), _const(np.sqrt(2), dtype))
 
 

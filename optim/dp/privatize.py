@@ -25,6 +25,7 @@ from typing import Any, Callable
 import numpy as np
 from jax import tree_util
 
+import primitives as P
 import primitives.numpy as fnp
 import primitives.random as frandom
 from transforms import eval_shape, grad, vmap
@@ -145,14 +146,27 @@ def clip_per_example(per_ex_grads, l2_norm_clip, mask=None):
 
 
 def _add_noise(grads, std: float, key):
-    """``g + std * normal`` per leaf, each leaf with its own key from ``split``.
-    The bits use threefry's sequential layout (``jax.threefry_partitionable(False)``),
-    twice as fast on CPU as the partitionable one; same distribution."""
+    """``g + std * normal`` per leaf, each leaf with its own key from ``split``
+    (the bits of ``jax.random.normal``)."""
     leaves, tree = tree_util.tree_flatten(grads)
     keys = frandom.split(key, len(leaves))
-    noisy = [g + std * frandom.normal(keys[i], g.shape, g.dtype, partitionable=False)
-             for i, g in enumerate(leaves)]
+    noisy = [g + std * frandom.normal(keys[i], g.shape, g.dtype) for i, g in enumerate(leaves)]
     return tree_util.tree_unflatten(tree, noisy)
+
+
+def _after(key, tree):
+    """``key`` itself, made to depend on ``tree`` by adding ``min(u, 0) == 0`` (u an
+    unsigned bit pattern of the tree's sum), so the noise is drawn after the
+    clipped sum exists. Otherwise XLA schedules the key-only noise first and its
+    buffers stay live through the backward pass (+0.65 MiB, 1.3x the peak, on
+    the benchmark MLP). The value is exactly ``key`` for every input: the noise
+    never depends on the data."""
+    key = fnp.asarray(key)
+    if key.dtype != np.uint32:
+        return key
+    total = sum(fnp.sum(x.astype(np.float32)) for x in tree_util.tree_leaves(tree))
+    bits = P.bitcast_convert_type(fnp.asarray(total, np.float32), np.uint32)
+    return key + fnp.minimum(bits, np.uint32(0))
 
 
 def _factors(norms: list, clip_leaves: list | None, l2_norm_clip, mask):
@@ -298,7 +312,7 @@ def noisy_mean(summed, *, l2_norm_clip, noise_multiplier: float, key=None,
                                   "(frandom.PRNGKey(seed)); pass a fresh one every step.")
         flat = tree_util.treedef_is_leaf(tree_util.tree_structure(l2_norm_clip))
         sens = l2_norm_clip if flat else _tree_clip_norm(tree_util.tree_leaves(l2_norm_clip))
-        summed = _add_noise(summed, noise_multiplier * sens, key)
+        summed = _add_noise(summed, noise_multiplier * sens, _after(key, summed))
     return tree_util.tree_map(lambda g: g / divisor, summed)
 
 

@@ -70,7 +70,7 @@ def test_masked_examples_contribute_nothing():
 
 def test_noise_is_jax_normal_with_split_keys_and_right_std():
     """Noise = sigma*C*normal(split(key, n_leaves)[i]) / B_expected, bit-compatible with
-    jax.random (sequential threefry layout); and its sample std is sigma*C within 5 standard errors.
+    jax.random; and its sample std is sigma*C within 5 standard errors.
 
     Tolerance: for n i.i.d. normals the sample std has relative standard error
     1/sqrt(2n); with n = 144 + 16 + 48 + 3 = 211 parameters per draw and 20 draws
@@ -89,8 +89,7 @@ def test_noise_is_jax_normal_with_split_keys_and_right_std():
         leaves, _ = jax.tree.flatten(noise)
         sub = jax.random.split(key, len(leaves))
         for i, leaf in enumerate(leaves):
-            with jax.threefry_partitionable(False):   # the noise's bit layout (2x faster on CPU)
-                expect = sigma * clip * jax.random.normal(sub[i], leaf.shape, leaf.dtype)
+            expect = sigma * clip * jax.random.normal(sub[i], leaf.shape, leaf.dtype)
             np.testing.assert_allclose(leaf, expect, atol=1e-4, rtol=1e-4)
         samples.append(np.concatenate([np.ravel(l) for l in leaves]))
     samples = np.concatenate(samples)
@@ -108,8 +107,7 @@ def test_per_layer_noise_uses_effective_clip_norm():
     sub = jax.random.split(key, len(leaves))
     c = dp.effective_clip_norm(PER_LAYER)
     for i, leaf in enumerate(leaves):
-        with jax.threefry_partitionable(False):
-            expect = c * jax.random.normal(sub[i], leaf.shape)
+        expect = c * jax.random.normal(sub[i], leaf.shape)
         np.testing.assert_allclose(leaf, expect, atol=1e-4, rtol=1e-4)
 
 
