@@ -158,12 +158,27 @@ def _linear_jvp(prim, primals, tangents, **params):
     return out, _zero_like(out) if is_zero(t) else prim.bind(t, **params)
 
 
+def _reduce_lowering(lax_fn, x, *, axes):
+    """``lax_fn(x, axes)``, with size-1 dims reshaped away first: XLA:CPU reduces
+    e.g. f32[256,1,256] over axis 0 twenty times slower than f32[256,256]
+    (such shapes come from vmapping per-example code written on a batch of one)."""
+    shape = np.shape(x)
+    if 1 not in shape or len(shape) < 2:
+        return lax_fn(x, axes)
+    keep = [d for d in range(len(shape)) if shape[d] != 1]
+    new_axes = tuple(i for i, d in enumerate(keep) if d in axes)
+    out_shape = [shape[d] for d in range(len(shape)) if d not in axes]
+    out = lax_fn(x.reshape([shape[d] for d in keep]), new_axes) if new_axes else \
+        x.reshape([shape[d] for d in keep])
+    return out.reshape(out_shape)
+
+
 def _reduction(name, kinds, lax_fn, jvp=None):
     """A reduction over ``axes`` with its abstract eval, lowering and batch rule
     (and ``jvp(prim, primals, tangents, axes=...)`` when given)."""
     p = Primitive(name)
     p.def_abstract_eval(partial(_reduce_aval, name, kinds))
-    p.def_lowering(lambda x, *, axes: lax_fn(x, axes))
+    p.def_lowering(partial(_reduce_lowering, lax_fn))
     p.def_batch(partial(_reduce_batch, p))
     if jvp is not None:
         p.def_jvp(partial(jvp, p))
