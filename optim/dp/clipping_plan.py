@@ -13,7 +13,8 @@ classifies every parameter leaf by the equations that consume it:
   cotangents (a ``vjp`` of the single equation), never by a second forward.
 - ``vmap``: used inside a control-flow / custom-rule body (an equation with a
   subgraph), or an equation with non-float outputs: per-example gradients of
-  THAT parameter by ``vmap(grad)``, inside the same pass.
+  THAT parameter by ``vmap(grad)``, inside the same pass. (``checkpoint``
+  bodies are inlined first: remat does not change values.)
 - ``unused``: the loss does not read it (zero gradient).
 
 Every tapped equation (a use of a ghost/materialized parameter) gets its output
@@ -37,7 +38,9 @@ import numpy as np
 from jax import tree_util
 
 from fx.ir import ClosedGraph, Literal
+from fx.passes.inline import inline
 from fx.tracing import make_graph
+from transforms.remat import remat_p
 from optim.dp.ghost_norms import ghost_rule, materialized_cost
 
 __all__ = ["ParamUse", "ParamPlan", "ClippingPlan", "clipping_plan", "analyse"]
@@ -202,6 +205,8 @@ def clipping_plan(loss: Callable, params, example) -> ClippingPlan:
         ['w1']     ghost         ghost dense: dot_general#0
     """
     closed = make_graph(loss)(params, example)
+    # checkpoint (remat) only changes what reverse mode stores: look inside it
+    closed = inline(closed, lambda e: e.primitive is remat_p, lambda e: e.params["call"].graph)
     leaves_with_path = tree_util.tree_flatten_with_path(params)[0]
     paths = [tree_util.keystr(p) for p, _ in leaves_with_path]
     return analyse(closed, len(leaves_with_path), paths)

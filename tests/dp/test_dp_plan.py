@@ -62,6 +62,27 @@ def test_plan_classifies_every_kind_of_use():
     assert len(plan.params[2].uses) == 2     # u: two equations
 
 
+def test_checkpointed_layers_are_analysed_inside():
+    """checkpoint (remat) bodies are inlined by the pass: no vmap fallback, JAX's values."""
+    from transforms import checkpoint
+
+    def make(np_mod, ckpt):
+        def loss(p, ex):
+            h = ckpt(lambda x: np_mod.tanh(x @ p["w1"] + p["b1"]))(ex["x"])
+            return np_mod.sum((ckpt(lambda h: h @ p["w2"])(h) + p["b2"] - ex["y"]) ** 2)
+        return loss
+    ours, theirs = make(fnp, checkpoint), make(jnp, jax.checkpoint)
+    params, batch = mlp_params(), mlp_batch(B)
+    plan = dp.clipping_plan(ours, params, jax.tree.map(lambda x: x[0], batch))
+    assert "vmap" not in plan.kinds() and "remat" not in str(plan)
+    per_ex = jax.vmap(jax.grad(theirs), in_axes=(None, 0))(params, batch)
+    want, norms, _ = clip_reference(per_ex, 1.0)
+    got, stats = dp.privatize_gradients(ours, params, batch, l2_norm_clip=1.0,
+                                        noise_multiplier=0.0, expected_batch_size=1.0)
+    assert_trees_close(got, want, rtol=1e-5, atol=1e-5)
+    assert_trees_close(stats["per_example_norms"], norms.astype(np.float32), rtol=1e-5)
+
+
 def test_mlp_plan():
     plan = dp.clipping_plan(fx_loss, mlp_params(), jax.tree.map(lambda x: x[0], mlp_batch(2)))
     assert plan.kinds() == ["materialized", "materialized", "ghost", "ghost"]   # b1 b2 w1 w2
