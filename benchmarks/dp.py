@@ -202,6 +202,11 @@ def ours_steps(w: Workload) -> dict[str, Callable]:
         steps[f"ours DP {method}"] = T.jit(
             lambda p, batch, key, method=method: dp.privatize_gradients(
                 loss, p, batch, l2_norm_clip=CLIP, noise_multiplier=SIGMA, key=key, method=method))
+    # the same step without noise: what clipping alone costs (the noise, 1 normal per
+    # parameter from jax.random's threefry, is a fixed cost of any DP-SGD step)
+    steps["ours DP auto, noise off"] = T.jit(
+        lambda p, batch, key: dp.privatize_gradients(loss, p, batch, l2_norm_clip=CLIP,
+                                                     noise_multiplier=0.0, method="auto"))
     return steps
 
 
