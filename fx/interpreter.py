@@ -14,7 +14,7 @@ from jax import tree_util
 
 from fx.ir import ClosedGraph, Graph, Literal
 
-__all__ = ["eval_graph", "lower_graph", "graph_to_fn", "walk"]
+__all__ = ["eval_graph", "lower_graph", "graph_to_fn", "walk", "bind_equation"]
 
 
 def walk(graph: Graph, args: Sequence[Any], apply: Callable) -> list:
@@ -35,7 +35,9 @@ def walk(graph: Graph, args: Sequence[Any], apply: Callable) -> list:
             for v in graph.out_vars]
 
 
-def _bind(eqn, invals):
+def bind_equation(eqn, invals) -> list:
+    """Bind ``eqn``'s primitive on ``invals`` (under the current transforms);
+    always a list of outputs."""
     out = eqn.primitive.bind(*invals, **eqn.params)
     return out if eqn.primitive.multiple_results else (out,)
 
@@ -57,8 +59,8 @@ def eval_graph(graph: Graph | ClosedGraph, *args) -> list:
       The flat list of outputs.
     """
     if isinstance(graph, ClosedGraph):
-        return walk(graph.graph, list(graph.consts) + list(args), _bind)
-    return walk(graph, args, _bind)
+        return walk(graph.graph, list(graph.consts) + list(args), bind_equation)
+    return walk(graph, args, bind_equation)
 
 
 def lower_graph(graph: Graph | ClosedGraph, *args) -> list:

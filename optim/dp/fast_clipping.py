@@ -26,12 +26,12 @@ from __future__ import annotations
 from typing import Callable
 
 import numpy as np
-from jax import tree_util
 
 import primitives.numpy as fnp
 from fx.ir import Literal
 from optim.dp.clipping_plan import ClippingPlan
-from optim.dp.ghost_norms import bind_equation, ghost_rule, materialized_grad
+from fx.interpreter import bind_equation
+from optim.dp.ghost_norms import ghost_rule, materialized_grad
 
 __all__ = ["per_example_pass", "bookkeeping_sum", "ghost_sum"]
 
@@ -40,7 +40,8 @@ def _tapped_loss(plan: ClippingPlan, params: list, example: list, taps: dict, fb
     """Evaluate the per-example loss graph with ``taps`` added to the outputs of
     the tapped equations and ``fb`` in place of the fallback parameters.
 
-    Returns ``(loss, (acts, invals))``: per tapped equation, its stored operands."""
+    Returns ``(loss, acts)``: ``acts[k]`` lists tapped equation k's operands that
+    are computed in the graph (not params, consts or literals)."""
     closed = plan.closed
     graph = closed.graph
     params = list(params)
@@ -164,7 +165,8 @@ def bookkeeping_sum(plan: ClippingPlan, params: list, acts: dict, cts: dict, fb_
 
                 def batched(w_, k=k, pos=pos, eqn=eqn):
                     def one(*a):
-                        return bind_equation(eqn, _assemble(plan, k, list(a), params, w_, pos))
+                        ins = _assemble(plan, k, list(a), params, w_, pos)
+                        return list(bind_equation(eqn, ins))
                     return vmap(one, axis_size=c.shape[0])(*acts[k])
 
                 _, f_vjp = vjp(batched, w)
@@ -189,7 +191,3 @@ def ghost_sum(loss: Callable, params, batch, factor) -> object:
         return fnp.sum(factor.astype(losses.dtype) * losses)
 
     return grad(weighted)(params)
-
-
-def flat_params(params) -> tuple[list, object]:
-    return tree_util.tree_flatten(params)

@@ -28,11 +28,11 @@ from typing import Callable
 import numpy as np
 
 import primitives.numpy as fnp
+from fx.interpreter import bind_equation
 from primitives.indexing import gather_p
 from primitives.linalg import dot_general_p
 
-__all__ = ["GhostRule", "ghost_rule", "materialized_cost", "materialized_grad",
-           "bind_equation"]
+__all__ = ["GhostRule", "ghost_rule", "materialized_cost", "materialized_grad"]
 
 
 @dataclass(frozen=True)
@@ -42,12 +42,6 @@ class GhostRule:
     name: str
     cost: float
     sq_norm: Callable
-
-
-def bind_equation(eqn, invals) -> list:
-    """Bind ``eqn``'s primitive on ``invals``; always a list of outputs."""
-    out = eqn.primitive.bind(*invals, **eqn.params)
-    return list(out) if eqn.primitive.multiple_results else [out]
 
 
 def materialized_cost(eqn, positions) -> float:
@@ -68,7 +62,7 @@ def materialized_grad(eqn, invals, positions, cts):
 
     def local(w):
         ins = [w if j in positions else x for j, x in enumerate(invals)]
-        return bind_equation(eqn, ins)
+        return list(bind_equation(eqn, ins))
 
     _, f_vjp = vjp(local, invals[positions[0]])
     return f_vjp([c.astype(o.aval.dtype) for c, o in zip(cts, eqn.outputs)])[0]

@@ -1,7 +1,6 @@
 """fx.passes.inline: splicing remat bodies (nested, identity outputs, literals) keeps values."""
 from __future__ import annotations
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 
