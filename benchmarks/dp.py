@@ -114,16 +114,22 @@ class Workload:
     batch: dict           # {"x": ..., "y": ...} with leading axis B
     torch_model: Callable  # () -> torch.nn.Module of the same architecture
     torch_x: Callable      # (np x) -> torch input
+    unbatched: bool = False  # the model also runs on ONE example without a batch axis
 
     def mean_loss(self, m):
         return lambda p, batch: m.np.mean(cross_entropy(m, self.logits(m, p, batch["x"]), batch["y"]))
 
-    def example_loss(self, m):
-        """loss(params, example) for ONE example: the model on a batch of one."""
-        def loss(p, ex):
-            x = ex["x"].reshape((1,) + ex["x"].shape)
-            return cross_entropy(m, self.logits(m, p, x), ex["y"].reshape(1))[0]
-        return loss
+    def example_loss(self, m, batch_of_one: bool | None = None):
+        """loss(params, example) for ONE example: the model on the example itself
+        when it runs unbatched (the MLP), else on a batch of one."""
+        if batch_of_one is None:
+            batch_of_one = not self.unbatched
+        if batch_of_one:
+            def loss(p, ex):
+                x = ex["x"].reshape((1,) + ex["x"].shape)
+                return cross_entropy(m, self.logits(m, p, x), ex["y"].reshape(1))[0]
+            return loss
+        return lambda p, ex: cross_entropy(m, self.logits(m, p, ex["x"]), ex["y"])
 
     @property
     def size(self) -> int:
@@ -159,7 +165,7 @@ def mlp_workload(b=256, sizes=(64, 256, 256, 10)):
             layers += [tnn.Linear(m, n), tnn.ReLU()]
         return tnn.Sequential(*layers[:-1])
     return Workload(f"MLP {'-'.join(map(str, sizes))}, B={b}, f32", mlp_logits, params, batch,
-                    torch_model, lambda x: x)
+                    torch_model, lambda x: x, unbatched=True)
 
 
 def cnn_workload(b=256, hw=8, c1=16, c2=32):
@@ -207,6 +213,11 @@ def ours_steps(w: Workload) -> dict[str, Callable]:
     steps["ours DP auto, noise off"] = T.jit(
         lambda p, batch, key: dp.privatize_gradients(loss, p, batch, l2_norm_clip=CLIP,
                                                      noise_multiplier=0.0, method="auto"))
+    if w.unbatched:  # the same model written on a batch of one (x[None] ... [0])
+        one = w.example_loss(OURS, batch_of_one=True)
+        steps["ours DP auto, batch-of-one loss"] = T.jit(
+            lambda p, batch, key: dp.privatize_gradients(
+                one, p, batch, l2_norm_clip=CLIP, noise_multiplier=SIGMA, key=key))
     return steps
 
 
