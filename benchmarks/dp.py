@@ -354,7 +354,24 @@ def interleaved_best(fns: dict[str, Callable], round_s: float, repeats: int) -> 
     return best
 
 
-def bench_workload(w: Workload, with_opacus: bool, round_s: float, repeats: int):
+def paired_ratio(fn, anchor, number: int = 20, rounds: int = 41) -> float:
+    """Median over ``rounds`` of time(fn) / time(anchor), each round timing ``number``
+    calls of one right after the other: drift of a shared VM's speed between rounds
+    cancels in the ratio (best-of times taken seconds apart do not pair up)."""
+    ratios = []
+    for r in range(rounds):
+        if r % 2:
+            a = time_call(anchor, number)
+            t = time_call(fn, number)
+        else:
+            t = time_call(fn, number)
+            a = time_call(anchor, number)
+        ratios.append(t / a)
+    return float(np.median(ratios))
+
+
+def bench_workload(w: Workload, with_opacus: bool, round_s: float, repeats: int,
+                   paired: bool = False):
     """Compile every step, then time them interleaved. Returns {row: (seconds, peak, temp)}."""
     print(f"\n== {w.name}  ({w.n_params:,} params)", flush=True)
     args = (w.params, w.batch)
@@ -385,7 +402,11 @@ def bench_workload(w: Workload, with_opacus: bool, round_s: float, repeats: int)
             calls[name] = step
     print("\n".join(notes), flush=True)
     best = interleaved_best(calls, round_s, repeats)
-    return {n: (best[n],) + mem.get(n, (None, None)) for n in calls}
+    rows = {n: (best[n],) + mem.get(n, (None, None)) for n in calls}
+    if paired and "ours DP auto" in calls:
+        rows["paired: ours DP auto / ours non-private"] = paired_ratio(calls["ours DP auto"],
+                                                                       calls[ANCHOR])
+    return rows
 
 
 def _mib(b) -> str:
@@ -397,7 +418,10 @@ def print_table(rows: dict) -> None:
     anchor_peak = rows[ANCHOR][1]
     print(f"{'step':40s} {'time':>11s} {'vs ours':>8s} {'XLA peak':>12s} {'vs ours':>8s} "
           f"{'(temp)':>12s}")
-    for name, (t, peak, temp) in rows.items():
+    for name, row in rows.items():
+        if name.startswith("paired"):
+            continue
+        t, peak, temp = row
         mem_ratio = "-" if peak is None or anchor_peak is None else f"{peak / anchor_peak:.2f}x"
         print(f"{name:40s} {_fmt(t):>11s} {t / anchor_t:7.2f}x {_mib(peak):>12s} {mem_ratio:>8s} "
               f"{_mib(temp):>12s}")
@@ -419,6 +443,11 @@ def mlp_targets(rows: dict) -> None:
     auto = rows.get("ours DP auto")
     get = lambda name, i: rows[name][i] if name in rows else None  # noqa: E731
     check("time: ours DP auto / ours non-private", get("ours DP auto", 0), get(ANCHOR, 0), 1.3, _fmt)
+    paired = rows.get("paired: ours DP auto / ours non-private")
+    if paired is not None:
+        flag = "ok" if paired <= 1.3 else "MISS"
+        print(f"{'  same, median of 41 back-to-back paired rounds':52s} {'':>12s} {'':>12s} "
+              f"{paired:7.2f} {1.3:6.2f}x {flag}")
     check("time: ours DP auto / opacus ghost", get("ours DP auto", 0), get("opacus ghost", 0),
           0.5, _fmt)
     check("XLA peak: ours DP auto / ours non-private", get("ours DP auto", 1), get(ANCHOR, 1),
@@ -450,7 +479,8 @@ def main():
     for key, make in workloads.items():
         if args.only and key not in args.only:
             continue
-        rows = bench_workload(make(), with_opacus, args.round_s, args.repeats)
+        rows = bench_workload(make(), with_opacus, args.round_s, args.repeats,
+                              paired=key == "mlp")
         print_table(rows)
         if key == "mlp":
             mlp_targets(rows)
