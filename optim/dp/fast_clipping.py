@@ -135,7 +135,7 @@ def per_example_pass(plan: ClippingPlan, params: list, batch: list, per_layer: b
             else:
                 sq.append(fnp.zeros((), np.float32))
         if not per_layer:
-            sq = sum(sq[1:], sq[0])
+            sq = sum(sq[1:], sq[0]) if sq else fnp.zeros((), np.float32)
         return loss, acts, cts, fb_grads, sq
 
     return vmap(one)(batch)
