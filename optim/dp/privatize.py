@@ -130,18 +130,14 @@ def clip_per_example(per_ex_grads, l2_norm_clip, mask=None):
     """
     leaves, tree = tree_util.tree_flatten(per_ex_grads)
     sq = [_sq_norm_per_example(g) for g in leaves]
-    norms = fnp.sqrt(sum(sq[1:], sq[0]))
-    c_leaves = tree_util.tree_leaves(l2_norm_clip)
-    if tree_util.treedef_is_leaf(tree_util.tree_structure(l2_norm_clip)):
-        factor = l2_norm_clip / fnp.maximum(norms, l2_norm_clip)   # min(1, C / norm), 0-safe
-        factors, clipped = [factor] * len(leaves), norms > l2_norm_clip
-    else:
-        layer_norms = [fnp.sqrt(s) for s in sq]
-        factors = [c / fnp.maximum(n, c) for c, n in zip(c_leaves, layer_norms)]
-        clipped = fnp.any(fnp.stack([n > c for c, n in zip(c_leaves, layer_norms)]), axis=0)
-    if mask is not None:
-        factors = [f * fnp.asarray(mask).astype(f.dtype) for f in factors]
+    total = sum(sq[1:], sq[0])
+    flat = tree_util.treedef_is_leaf(tree_util.tree_structure(l2_norm_clip))
+    factors, clipped = _factors([total] if flat else sq,
+                                None if flat else tree_util.tree_leaves(l2_norm_clip),
+                                l2_norm_clip, mask)
+    factors = factors * len(leaves) if flat else factors
     summed = [fnp.tensordot(f.astype(g.dtype), g, axes=1) for f, g in zip(factors, leaves)]
+    norms = fnp.sqrt(total)
     return tree_util.tree_unflatten(tree, summed), norms, clipped
 
 
