@@ -158,7 +158,7 @@ def _dot_general_lowering(lhs, rhs, *, dimension_numbers, precision, preferred_e
     ls, rs = np.shape(lhs), np.shape(rhs)
     l_free = [d for d in range(len(ls)) if d not in lc and d not in lb]
     r_free = [d for d in range(len(rs)) if d not in rc and d not in rb]
-    if 1 not in [ls[d] for d in range(len(ls))] + [rs[d] for d in range(len(rs))]:
+    if 1 not in tuple(ls) + tuple(rs):
         return lax.dot_general(lhs, rhs, dimension_numbers, precision=precision,
                                preferred_element_type=preferred_element_type)
     # Size-1 dims (common after vmap of per-example code written on a batch of one)

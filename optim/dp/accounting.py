@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-
 import math
 
 from optim.dp.errors import AccountantError, DeltaError, UnreachableEpsilonError
