@@ -19,22 +19,17 @@ def inline(closed: ClosedGraph, should_inline: Callable, body_of: Callable) -> C
         ``call`` param, whose consts are leading inputs).
 
     Returns:
-      A ClosedGraph with the same inputs, outputs and consts, computing the same
-      values, with no selected equation left (their bodies' equations get fresh
-      variables; source info is kept).
+      A ClosedGraph with the same inputs and consts, computing the same values,
+      with no selected equation left (equations get fresh output variables, so
+      a body spliced twice stays single-assignment; source info is kept).
 
     Example::
 
         >>> flat = inline(g, lambda e: e.primitive is remat_p,
         ...               lambda e: e.params["call"].graph)
     """
-    env: dict[int, object] = {}
-
-    def sub(x):
-        return x if type(x) is Literal else env.get(id(x), x)
-
     def splice(graph: Graph, inputs, out: list) -> list:
-        """Append graph's equations (renamed) to ``out``; return its outputs."""
+        """Append graph's equations (outputs renamed) to ``out``; return its outputs."""
         local = {id(v): x for v, x in zip(graph.in_vars, inputs)}
 
         def read(x):
@@ -57,12 +52,5 @@ def inline(closed: ClosedGraph, should_inline: Callable, body_of: Callable) -> C
     if not any(should_inline(e) for e in g.equations):
         return closed
     eqns: list[Equation] = []
-    for eqn in g.equations:
-        ins = [sub(x) for x in eqn.inputs]
-        if should_inline(eqn):
-            res = splice(body_of(eqn), ins, eqns)
-            for v, r in zip(eqn.outputs, res):
-                env[id(v)] = r
-        else:
-            eqns.append(eqn.replace(inputs=tuple(ins)))
-    return closed.replace(graph=Graph(g.in_vars, eqns, [sub(v) for v in g.out_vars]))
+    outs = splice(g, g.in_vars, eqns)
+    return closed.replace(graph=Graph(g.in_vars, eqns, outs))
