@@ -29,6 +29,8 @@ import primitives as P
 import primitives.numpy as fnp
 import primitives.random as frandom
 from transforms import eval_shape, grad, vmap
+from optim.dp.clipping_plan import clipping_plan, example_of
+from optim.dp.fast_clipping import bookkeeping_sum, ghost_sum, per_example_pass
 from optim.dp.errors import (ClipNormError, ClipTreeError, DPArgumentError,
                              NotPerExampleLossError)
 
@@ -80,20 +82,21 @@ def effective_clip_norm(l2_norm_clip) -> float:
     return math.sqrt(sum(float(c) ** 2 for c in tree_util.tree_leaves(l2_norm_clip)))
 
 
-def _batch_size(batch) -> int:
-    sizes = {np.shape(x)[0] if np.ndim(x) else None for x in tree_util.tree_leaves(batch)}
+def leading_size(tree, who: str = "privatize_gradients", what: str = "batch",
+                 fix: str = "") -> int:
+    """The common leading (example) axis size of ``tree``'s leaves, or a typed
+    error naming ``who`` and ``what``."""
+    sizes = {np.shape(x)[0] if np.ndim(x) else None for x in tree_util.tree_leaves(tree)}
     if len(sizes) != 1 or None in sizes:
         raise NotPerExampleLossError(
-            f"privatize_gradients: every leaf of batch needs the same leading (example) axis, "
-            f"got leading sizes {sorted(map(str, sizes))}. Fix: stack examples along axis 0.")
+            f"{who}: every leaf of {what} needs the same leading (example) axis, got leading "
+            f"sizes {sorted(map(str, sizes))}. Fix: stack examples along axis 0{fix}.")
     return sizes.pop()
 
 
-def _check_per_example(loss, params, batch) -> None:
-    """The loss must map (params, one example) to a scalar."""
-    example = tree_util.tree_map(lambda x: x[0], batch)
-    out = eval_shape(loss, params, example)
-    leaves = tree_util.tree_leaves(out)
+def _check_per_example(leaves) -> None:
+    """The loss must map (params, one example) to a scalar: ``leaves`` are the
+    shapes/dtypes of what it returned for one example of the batch."""
     if len(leaves) != 1 or leaves[0].shape != ():
         shapes = [f"{np.dtype(o.dtype).name}{list(o.shape)}" for o in leaves]
         raise NotPerExampleLossError(
@@ -185,7 +188,6 @@ def _factors(norms: list, clip_leaves: list | None, l2_norm_clip, mask):
 
 
 def _fast_clipped_sum(loss, params, batch, clip_leaves, l2_norm_clip, mask, method, plan):
-    from optim.dp.fast_clipping import bookkeeping_sum, ghost_sum, per_example_pass
     p_leaves, p_tree = tree_util.tree_flatten(params)
     b_leaves = tree_util.tree_leaves(batch)
     per_layer = clip_leaves is not None
@@ -238,8 +240,13 @@ def clipped_gradient_sum(loss: Callable, params, batch, *, l2_norm_clip, mask=No
         raise DPArgumentError(f"privatize_gradients: method must be one of {METHODS}, got "
                               f"{method!r}.")
     c_leaves = _clip_leaves(l2_norm_clip, params)
-    size = _batch_size(batch)
-    _check_per_example(loss, params, batch)
+    size = leading_size(batch)
+    example, plan = example_of(batch), None
+    if method != "vmap" and microbatch_size is None:
+        plan = clipping_plan(loss, params, example)     # traces the loss once, for both
+        _check_per_example(plan.closed.out_avals)
+    else:
+        _check_per_example(tree_util.tree_leaves(eval_shape(loss, params, example)))
     if method == "ghost" and c_leaves is not None:
         raise DPArgumentError(
             "privatize_gradients: method='ghost' reweights whole per-example losses, so it "
@@ -250,9 +257,7 @@ def clipped_gradient_sum(loss: Callable, params, batch, *, l2_norm_clip, mask=No
                              microbatch_size, size)
     clip = l2_norm_clip if c_leaves is None else tree_util.tree_unflatten(
         tree_util.tree_structure(params), c_leaves)
-    if method != "vmap":
-        from optim.dp.clipping_plan import clipping_plan, example_of
-        plan = clipping_plan(loss, params, example_of(batch))
+    if plan is not None:
         method = resolve_method(method, plan)
     if method == "vmap":
         summed, norms, clipped, losses = _vmap_clipped_sum(loss, params, batch, clip, mask)
@@ -383,7 +388,7 @@ def privatize_gradients(loss: Callable, params, batch, *, l2_norm_clip, noise_mu
                               "(frandom.PRNGKey(seed)); pass a fresh one every step.")
     summed, st = clipped_gradient_sum(loss, params, batch, l2_norm_clip=l2_norm_clip, mask=mask,
                                       method=method, microbatch_size=microbatch_size)
-    size = _batch_size(batch)
+    size = leading_size(batch)
     divisor = size if expected_batch_size is None else expected_batch_size
     # the noise is drawn once the per-example norms exist: it overlaps the weighted
     # weight gradients without living through the backward pass (peak unchanged,

@@ -27,8 +27,8 @@ import primitives.numpy as fnp
 import primitives.random as frandom
 from optim.base import GradientTransformation, apply_updates
 from optim.dp.accounting import ACCOUNTANTS, epsilon
-from optim.dp.errors import DPArgumentError, NotPerExampleLossError
-from optim.dp.privatize import privatize_gradients
+from optim.dp.errors import DPArgumentError
+from optim.dp.privatize import leading_size, privatize_gradients
 from optim.dp.sampling import poisson_batches, suggested_max_batch_size
 from transforms import jit
 
@@ -116,17 +116,6 @@ def _check_args(n_examples, sampling_rate, steps, noise_multiplier, max_batch_si
                 f"RDP accountant cannot account for. Fix: max_batch_size >= {safe} (the "
                 f"default, dp.suggested_max_batch_size), or accountant='pld', which accounts "
                 f"for truncated sampling.")
-
-
-def _n_examples(data) -> int:
-    leaves = tree_util.tree_leaves(data)
-    sizes = {np.shape(x)[0] if np.ndim(x) else None for x in leaves}
-    if len(sizes) != 1 or None in sizes:
-        raise NotPerExampleLossError(
-            f"train: every leaf of data needs the same leading (example) axis, got leading "
-            f"sizes {sorted(map(str, sizes))}. Fix: stack examples along axis 0, e.g. "
-            f"data = {{'x': x, 'y': y}} with len(x) == len(y).")
-    return sizes.pop()
 
 
 def _as_key(key):
@@ -223,7 +212,8 @@ def train(loss: Callable, params, optimizer: GradientTransformation, data, *, l2
     References:
         Abadi et al., 2016: Deep Learning with Differential Privacy.
     """
-    n_examples = _n_examples(data)
+    n_examples = leading_size(data, "train", "data",
+                              ", e.g. data = {'x': x, 'y': y} with len(x) == len(y)")
     _check_args(n_examples, sampling_rate, steps, noise_multiplier, max_batch_size, accountant,
                 eval_every)
     epsilon(0, sampling_rate, noise_multiplier, delta, accountant)  # checks delta early
