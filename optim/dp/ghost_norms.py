@@ -49,7 +49,7 @@ def materialized_cost(eqn, positions) -> float:
     matmul A^T G for dot_general, else ~ the larger of the parameter and the
     output."""
     if eqn.primitive is dot_general_p and len(positions) == 1:
-        t, k, n = _dense_dims(eqn, positions[0])
+        t, k, n = _dense_dims(eqn, positions[0])[2]
         return float(t * k * n)
     w = eqn.inputs[positions[0]].aval.size
     return float(max([w] + [o.aval.size for o in eqn.outputs]))
@@ -70,27 +70,26 @@ def materialized_grad(eqn, invals, positions, cts):
 
 # --- dot_general ---
 def _dense_dims(eqn, pos):
-    (lc, rc), (lb, rb) = eqn.params["dimension_numbers"]
+    """For the parameter at ``pos``: the activation's free and contracting dims and
+    (t, k, n), the sizes of A (t x k) and G (t x n)."""
+    (lc, rc), _ = eqn.params["dimension_numbers"]
     a = eqn.inputs[1 - pos].aval
     w = eqn.inputs[pos].aval
-    a_con = lc if pos == 1 else rc
-    a_free = [d for d in range(len(a.shape)) if d not in a_con]
+    a_con = tuple(lc if pos == 1 else rc)
+    a_free = tuple(d for d in range(len(a.shape)) if d not in a_con)
     t = int(np.prod([a.shape[d] for d in a_free], dtype=np.int64))
     k = int(np.prod([a.shape[d] for d in a_con], dtype=np.int64))
-    return t, k, w.size // max(k, 1)
+    return a_free, a_con, (t, k, w.size // max(k, 1))
 
 
 def _dense_rule(eqn, positions):
     if len(positions) != 1 or len(eqn.inputs) != 2:
         return None
-    (lc, rc), (lb, rb) = eqn.params["dimension_numbers"]
+    _, (lb, rb) = eqn.params["dimension_numbers"]
     if lb or rb:
         return None
     pos = positions[0]
-    a_rank = len(eqn.inputs[1 - pos].aval.shape)
-    a_con = tuple(lc if pos == 1 else rc)
-    a_free = tuple(d for d in range(a_rank) if d not in a_con)
-    t, k, n = _dense_dims(eqn, pos)
+    a_free, a_con, (t, k, n) = _dense_dims(eqn, pos)
     n_a_free = len(a_free)
     out_rank = len(eqn.outputs[0].aval.shape)
     # output dims: (lhs free..., rhs free...); the activation's free dims come first
