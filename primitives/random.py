@@ -2,8 +2,10 @@
 
 Keys are the legacy raw keys of ``jax.random.PRNGKey``: an array ``u32[2]``.
 Four primitives own the randomness (``random_seed``, ``random_bits``,
-``random_split``, ``random_fold_in``); their lowerings call jax.random on the
-raw key, so the bits are jax's own (we never reimplement threefry). Every
+``random_split``, ``random_fold_in``); their lowerings produce jax.random's
+bits for the raw key: ``primitives.threefry`` computes them on CPU with an
+unrolled hash (jax's CPU lowering is a rolled loop, about 3x slower) and calls
+jax.random everywhere else. Every
 distribution is then built from those bits with lax-level and numpy-level ops,
 mirroring ``jax._src.random.core`` step by step, so that for the same key our
 samples equal jax.random's bit for bit.
@@ -30,6 +32,7 @@ import numpy as np
 import jax
 
 import primitives as P
+from primitives import threefry
 import primitives.numpy as fnp
 from fx.core import Primitive, Zero, canonical_dtype, get_aval
 from fx.errors import FxTypeError, ShapeError
@@ -120,7 +123,7 @@ def _random_bits_aval(keys, *, bit_width, shape):
 
 @random_bits_p.def_lowering
 def _random_bits_lowering(keys, *, bit_width, shape):
-    one = partial(jax.random.bits, shape=shape, dtype=_UINT_DTYPES[bit_width])
+    one = partial(threefry.random_bits, bit_width=bit_width, shape=shape)
     return _vmap_leading(one, np.ndim(keys) - 1)(keys)
 
 
@@ -141,7 +144,7 @@ def _random_split_aval(keys, *, shape):
 
 @random_split_p.def_lowering
 def _random_split_lowering(keys, *, shape):
-    return _vmap_leading(partial(jax.random.split, num=shape), np.ndim(keys) - 1)(keys)
+    return _vmap_leading(partial(threefry.split, shape=shape), np.ndim(keys) - 1)(keys)
 
 
 def random_split(keys, shape: Sequence[int]):
@@ -164,7 +167,7 @@ def _random_fold_in_aval(keys, data):
 
 @random_fold_in_p.def_lowering
 def _random_fold_in_lowering(keys, data):
-    return _vmap_leading(jax.random.fold_in, np.ndim(keys) - 1)(keys, data)
+    return _vmap_leading(threefry.fold_in, np.ndim(keys) - 1)(keys, data)
 
 
 def random_fold_in(keys, data):
