@@ -31,6 +31,7 @@ import primitives.random as frandom
 from transforms import eval_shape, grad, vmap
 from optim.dp.clipping_plan import clipping_plan, example_of
 from optim.dp.fast_clipping import bookkeeping_sum, ghost_sum, per_example_pass
+from optim.dp.noise import gaussian
 from optim.dp.errors import (ClipNormError, ClipTreeError, DPArgumentError,
                              NotPerExampleLossError)
 
@@ -146,10 +147,10 @@ def clip_per_example(per_ex_grads, l2_norm_clip, mask=None):
 
 def _add_noise(grads, std: float, key):
     """``g + std * normal`` per leaf, each leaf with its own key from ``split``
-    (the bits of ``jax.random.normal``)."""
+    (the bits of ``jax.random.normal``; ``noise.gaussian``)."""
     leaves, tree = tree_util.tree_flatten(grads)
     keys = frandom.split(key, len(leaves))
-    noisy = [g + std * frandom.normal(keys[i], g.shape, g.dtype) for i, g in enumerate(leaves)]
+    noisy = [g + std * gaussian(keys[i], g.shape, g.dtype) for i, g in enumerate(leaves)]
     return tree_util.tree_unflatten(tree, noisy)
 
 
