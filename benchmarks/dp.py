@@ -1,14 +1,15 @@
 """DP-SGD step benchmarks: ours / ours non-private ratios measured in one run (issue 7).
 
 For three workloads (an MLP, a small conv net, a transformer block) it times
-one gradient step of:
+one training step (the gradient, then the SGD update ``p - lr * g``, as in the
+Opacus rows, whose step is ``optimizer.step()``) of:
 
-- ours, non-private: ``jit(value_and_grad(mean loss))`` (the anchor: every
+- ours, non-private: ``jit(value_and_grad(mean loss))`` + SGD (the anchor: every
   ratio is against it, measured in the same run),
-- ours, DP: ``jit(dp.privatize_gradients(...))`` for each clipping method
+- ours, DP: ``jit(dp.privatize_gradients(...))`` + SGD for each clipping method
   (auto, bookkeeping, ghost, vmap; sigma = 1, C = 1, noise on),
-- JAX: ``jax.jit`` of ``vmap(grad) + flat clipping + noise`` and the
-  non-private ``jax.jit(jax.value_and_grad(mean loss))``,
+- JAX: ``jax.jit`` of ``vmap(grad) + flat clipping + noise`` and of the
+  non-private ``jax.value_and_grad(mean loss)``, each + SGD,
 - Opacus (when torch and opacus import): the same architecture in
   ``torch.nn`` under ``PrivacyEngine.make_private`` with
   ``grad_sample_mode="hooks"`` and with ghost clipping (``"ghost"`` and the
@@ -54,7 +55,7 @@ from optim import dp  # noqa: E402
 from _timing import _fmt, block, time_call  # noqa: E402
 
 METHODS = ("auto", "bookkeeping", "ghost", "vmap")
-CLIP, SIGMA = 1.0, 1.0
+CLIP, SIGMA, LR = 1.0, 1.0, 0.1
 OURS = SimpleNamespace(np=fnp, nn=fnn, conv=P.conv_general_dilated)
 JAX = SimpleNamespace(np=jnp, nn=jax.nn, conv=lax.conv_general_dilated)
 ANCHOR = "ours non-private"
@@ -201,23 +202,34 @@ def transformer_workload(b=64, t=16, d=64, heads=4, vocab=100):
 
 
 # --- the steps ---
+def sgd(params, grads):
+    """The SGD update every row ends with (Opacus's rows: ``optimizer.step()``)."""
+    return jax.tree.map(lambda p, g: p - LR * g, params, grads)
+
+
+def training_step(gradient: Callable) -> Callable:
+    """``gradient(p, batch, *key) -> (grads, aux)`` followed by the SGD update."""
+    def step(p, batch, *key):
+        grads, aux = gradient(p, batch, *key)
+        return sgd(p, grads), aux
+    return step
+
+
 def ours_steps(w: Workload) -> dict[str, Callable]:
-    steps = {ANCHOR: T.jit(T.value_and_grad(w.mean_loss(OURS)))}
+    value_and_grad = T.value_and_grad(w.mean_loss(OURS))
+    steps = {ANCHOR: T.jit(training_step(lambda p, batch: value_and_grad(p, batch)[::-1]))}
     loss = w.example_loss(OURS)
+
+    def private(loss, method="auto", sigma=SIGMA):
+        return T.jit(training_step(lambda p, batch, key: dp.privatize_gradients(
+            loss, p, batch, l2_norm_clip=CLIP, noise_multiplier=sigma, key=key, method=method)))
     for method in METHODS:
-        steps[f"ours DP {method}"] = T.jit(
-            lambda p, batch, key, method=method: dp.privatize_gradients(
-                loss, p, batch, l2_norm_clip=CLIP, noise_multiplier=SIGMA, key=key, method=method))
+        steps[f"ours DP {method}"] = private(loss, method)
     # the same step without noise: what clipping alone costs (the noise, 1 normal per
     # parameter from jax.random's threefry, is a fixed cost of any DP-SGD step)
-    steps["ours DP auto, noise off"] = T.jit(
-        lambda p, batch, key: dp.privatize_gradients(loss, p, batch, l2_norm_clip=CLIP,
-                                                     noise_multiplier=0.0, method="auto"))
+    steps["ours DP auto, noise off"] = private(loss, sigma=0.0)
     if w.unbatched:  # the same model written on a batch of one (x[None] ... [0])
-        one = w.example_loss(OURS, batch_of_one=True)
-        steps["ours DP auto, batch-of-one loss"] = T.jit(
-            lambda p, batch, key: dp.privatize_gradients(
-                one, p, batch, l2_norm_clip=CLIP, noise_multiplier=SIGMA, key=key))
+        steps["ours DP auto, batch-of-one loss"] = private(w.example_loss(OURS, batch_of_one=True))
     return steps
 
 
@@ -238,8 +250,10 @@ def jax_dp_step(loss):
 
 
 def jax_steps(w: Workload) -> dict[str, Callable]:
-    return {"jax DP (jit vmap(grad)+clip+noise)": jax.jit(jax_dp_step(w.example_loss(JAX))),
-            "jax non-private": jax.jit(jax.value_and_grad(w.mean_loss(JAX)))}
+    value_and_grad = jax.value_and_grad(w.mean_loss(JAX))
+    return {"jax DP (jit vmap(grad)+clip+noise)":
+            jax.jit(training_step(jax_dp_step(w.example_loss(JAX)))),
+            "jax non-private": jax.jit(training_step(lambda p, b: value_and_grad(p, b)[::-1]))}
 
 
 def peak_bytes(jitted, *args):
@@ -474,7 +488,7 @@ def main():
         versions = "opacus not installed: pip install '.[bench]'"
     print(f"jax {jax.__version__}, backend {jax.default_backend()}, {threads} cores; {versions}")
     print(f"DP: flat clipping C={CLIP}, noise_multiplier={SIGMA} (noise on); time per step, "
-          f"best of interleaved rounds; ratios vs '{ANCHOR}' (jit(value_and_grad(mean loss)))")
+          f"best of interleaved rounds; ratios vs '{ANCHOR}' (jit(value_and_grad(mean loss)) + SGD update; every row is a training step)")
     workloads = {"mlp": mlp_workload, "cnn": cnn_workload, "transformer": transformer_workload}
     for key, make in workloads.items():
         if args.only and key not in args.only:
