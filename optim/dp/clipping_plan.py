@@ -4,11 +4,12 @@
 classifies every parameter leaf by the equations that consume it:
 
 - ``ghost``: one use, by an equation with a ghost-norm rule (``ghost_norms``:
-  dense ``dot_general`` with an activation, embedding ``gather``) cheaper than
-  materializing: the per-example gradient norm comes from the equation's
-  stored operands and output cotangent without forming the gradient.
+  dense ``dot_general`` with an activation, embedding ``gather``, conv kernels)
+  no costlier than materializing: the per-example gradient norm comes from the
+  equation's stored operands and output cotangent without forming the whole
+  gradient.
 - ``materialized``: used directly by ordinary equations (biases, norm scales,
-  convolutions, shared weights, ...): the per-example gradient of the
+  grouped convolutions, shared weights, ...): the per-example gradient of the
   parameter is formed locally from those equations' operands and output
   cotangents (a ``vjp`` of the single equation), never by a second forward.
 - ``vmap``: used inside a control-flow / custom-rule body (an equation with a
@@ -179,7 +180,7 @@ def analyse(closed: ClosedGraph, n_params: int, paths: list[str] | None = None) 
             plans.append(ParamPlan(path, "vmap", us, "vmap(grad)", "non-float outputs"))
         else:
             rule = ghost_rule(eqns[0], us[0].positions) if len(us) == 1 else None
-            if rule is not None and rule.cost < materialized_cost(eqns[0], us[0].positions):
+            if rule is not None and rule.cost <= materialized_cost(eqns[0], us[0].positions):
                 plans.append(ParamPlan(path, "ghost", us, rule.name))
             else:
                 plans.append(ParamPlan(path, "materialized", us, "local vjp"))

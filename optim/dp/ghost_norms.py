@@ -14,6 +14,9 @@ Rules (one block each):
   O(T^2 (K + N)) instead of O(T K N); for T = 1 it is ``||A||^2 ||G||^2``.
 - ``gather`` of whole rows (embeddings ``table[tokens]``): rows gathered at equal
   indices add up, so ``||grad||^2 = sum_{s,s'} [idx_s == idx_s'] <g_s, g_s'>``.
+- ``conv_general_dilated`` kernels: the gradient at kernel offset ``o`` is
+  ``X_o^T G`` (X_o the input slice the offset reads); one row of offsets is one
+  matmul, so 1/kh of the per-example gradient exists at a time.
 
 References:
     Goodfellow, 2015: Efficient Per-Example Gradient Computations.
@@ -27,8 +30,10 @@ from typing import Callable
 
 import numpy as np
 
+import primitives as P
 import primitives.numpy as fnp
 from fx.interpreter import bind_equation
+from primitives.conv import conv_general_dilated_p
 from primitives.indexing import gather_p
 from primitives.linalg import dot_general_p
 
@@ -51,6 +56,11 @@ def materialized_cost(eqn, positions) -> float:
     if eqn.primitive is dot_general_p and len(positions) == 1:
         t, k, n = _dense_dims(eqn, positions[0])[2]
         return float(t * k * n)
+    if eqn.primitive is conv_general_dilated_p and positions == (1,):
+        # every kernel entry sums over the output positions (and the batch)
+        out_spec = eqn.params["dimension_numbers"][2]
+        out = eqn.outputs[0].aval
+        return float(eqn.inputs[1].aval.size * out.size // out.shape[out_spec[1]])
     w = eqn.inputs[positions[0]].aval.size
     return float(max([w] + [o.aval.size for o in eqn.outputs]))
 
@@ -113,6 +123,66 @@ def _dense_rule(eqn, positions):
     return GhostRule("ghost dense", cost, sq_norm)
 
 
+# --- conv_general_dilated (kernels) ---
+def _zero_after(s):
+    """``0.0`` computed from the scalar ``s`` (``min(u, 0)`` of its bit pattern ``u``:
+    zero for every ``s``, NaN included; XLA does not fold it). Adding it to an
+    operand makes XLA:CPU wait for ``s``, which ``optimization_barrier`` does not."""
+    bits = P.bitcast_convert_type(s.astype(np.float32), np.uint32)
+    return fnp.minimum(bits, np.uint32(0)).astype(np.float32)
+
+
+def _conv_rule(eqn, positions):
+    """The kernel's per-example gradient norm, one row of kernel offsets at a time.
+
+    With X the padded input and G the output cotangent, the gradient for kernel
+    offset ``o`` is ``X_o^T G`` (X_o: X sliced at offset ``o * rhs_dilation`` with
+    the window strides, flattened to (T, C_in)). Offsets along the last spatial
+    axis are stacked, so each kernel row is ONE matmul ``(kw, T, C_in) x (T, C_out)``;
+    vmapped, a batched matmul. It forms a row of the per-example gradient at a
+    time (1/kh of it), and XLA:CPU runs it ~7x faster than the grouped
+    convolution a per-example conv vjp lowers to (benchmark conv net, 16->32
+    channels on 8x8: 1.1 vs 7.7 ms for B=256). Plain convolutions only (no
+    feature/batch groups, no lhs dilation); others fall back to ``materialized``.
+    """
+    p = eqn.params
+    if (positions != (1,) or p["feature_group_count"] != 1 or p["batch_group_count"] != 1
+            or any(d != 1 for d in p["lhs_dilation"])):
+        return None
+    lhs_spec, rhs_spec, out_spec = p["dimension_numbers"]
+    x_aval, w_aval, out_aval = eqn.inputs[0].aval, eqn.inputs[1].aval, eqn.outputs[0].aval
+    n_sp = len(x_aval.shape) - 2
+    window = [w_aval.shape[d] for d in rhs_spec[2:]]
+    out_sp = [out_aval.shape[d] for d in out_spec[2:]]
+    c_in, c_out = x_aval.shape[lhs_spec[1]], out_aval.shape[out_spec[1]]
+    t = out_aval.shape[out_spec[0]] * int(np.prod(out_sp, dtype=np.int64))
+    strides, dil, pads = p["window_strides"], p["rhs_dilation"], p["padding"]
+
+    def sq_norm(invals, cts):
+        # canonical layouts: x (N, *spatial, C_in), g (N * T, C_out)
+        x = fnp.transpose(fnp.asarray(invals[0]).astype(np.float32),
+                          (lhs_spec[0], *lhs_spec[2:], lhs_spec[1]))
+        g = fnp.transpose(fnp.asarray(cts[0]).astype(np.float32),
+                          (out_spec[0], *out_spec[2:], out_spec[1])).reshape(t, c_out)
+        x = P.pad(x, np.float32(0), [(0, 0, 0)] + [(lo, hi, 0) for lo, hi in pads] + [(0, 0, 0)])
+        total = None
+        for lead in np.ndindex(*window[:-1]):
+            if total is not None:     # one row's slices live at a time
+                x = x + _zero_after(total)
+            row = []
+            for last in range(window[-1]):
+                start = [k * d for k, d in zip(lead + (last,), dil)]
+                limit = [s0 + (o - 1) * st + 1 for s0, o, st in zip(start, out_sp, strides)]
+                row.append(P.slice(x, [0, *start, 0], [x.shape[0], *limit, c_in],
+                                   [1, *strides, 1]).reshape(t, c_in))
+            wg = P.dot_general(fnp.stack(row), g, (((1,), (0,)), ((), ())))  # (kw, C_in, C_out)
+            part = fnp.sum(wg * wg)
+            total = part if total is None else total + part
+        return total
+
+    return GhostRule("conv rows", float(t * int(np.prod(window)) * c_in * c_out), sq_norm)
+
+
 # --- gather (embedding rows) ---
 def _embedding_rule(eqn, positions):
     if positions != (0,):
@@ -150,7 +220,8 @@ def _embedding_rule(eqn, positions):
     return GhostRule("ghost embedding", float(s * s * (width + n_idx)), sq_norm)
 
 
-_RULES = {dot_general_p: _dense_rule, gather_p: _embedding_rule}
+_RULES = {dot_general_p: _dense_rule, gather_p: _embedding_rule,
+          conv_general_dilated_p: _conv_rule}
 
 
 def ghost_rule(eqn, positions) -> GhostRule | None:

@@ -103,3 +103,51 @@ def test_gather_of_partial_rows_has_no_ghost_rule():
                                                                jnp.zeros((3, 1), jnp.int32))
     (eqn,) = g.equations
     assert ghost_rule(eqn, (0,)) is None
+
+
+# (name, lhs shape, rhs shape, strides, padding, rhs dilation, dimension numbers)
+CONV = [
+    ("2d NHWC SAME", (1, 8, 8, 3), (3, 3, 3, 4), (1, 1), "SAME", (1, 1), ("NHWC", "HWIO", "NHWC")),
+    ("2d NCHW VALID, 2 images", (2, 3, 7, 6), (5, 3, 3, 2), (1, 1), "VALID", (1, 1), None),
+    ("2d strided, odd padding", (1, 9, 8, 2), (3, 2, 2, 3), (2, 3), ((1, 2), (0, 1)), (1, 1),
+     ("NHWC", "HWIO", "NHWC")),
+    ("2d dilated kernel", (1, 10, 9, 2), (3, 3, 2, 4), (1, 2), "SAME", (2, 3),
+     ("NHWC", "HWIO", "NHWC")),
+    ("2d negative padding", (1, 8, 8, 2), (2, 2, 2, 3), (1, 1), ((-1, 0), (1, -2)), (1, 1),
+     ("NHWC", "HWIO", "NHWC")),
+    ("1d NWC", (3, 12, 4), (5, 4, 6), (2,), "SAME", (1,), ("NWC", "WIO", "NWC")),
+    ("3d NDHWC", (1, 5, 4, 6, 2), (2, 3, 2, 2, 3), (1, 1, 2), "VALID", (1, 1, 1),
+     ("NDHWC", "DHWIO", "NDHWC")),
+    ("2d odd layouts", (4, 2, 7, 1), (2, 3, 4, 2), (1, 1), "SAME", (1, 1), ("HCWN", "IHOW", "WHNC")),
+]
+
+
+@pytest.mark.parametrize("name, ls, rs, strides, pad, rdil, dn", CONV, ids=[c[0] for c in CONV])
+def test_conv_rows_norm_matches_jax(name, ls, rs, strides, pad, rdil, dn):
+    """The kernel's per-example squared norm (offset rows of X^T G) equals the squared
+    norm of jax's kernel gradient; the plan picks it over the materialized vjp."""
+    x, w = _f32(*ls), _f32(*rs)
+
+    def conv(conv_fn):
+        return lambda a, b: conv_fn(a, b, strides, pad, rhs_dilation=rdil, dimension_numbers=dn)
+    eqn = _eqn_and_invals(conv(P.conv_general_dilated), x, w)
+    rule = ghost_rule(eqn, (1,))
+    assert rule is not None and rule.name == "conv rows"
+    assert rule.cost <= materialized_cost(eqn, (1,))
+    out = conv(lax.conv_general_dilated)(x, w)
+    ct = _f32(*out.shape)
+    want = _jax_sq_norm(conv(lax.conv_general_dilated), [x, w], 1, ct)
+    assert_trees_close(rule.sq_norm([x, w], [ct]), want, rtol=1e-5)
+    local = materialized_grad(eqn, [x, w], (1,), [ct])
+    assert_trees_close(jnp.sum(local ** 2), want, rtol=1e-5)
+
+
+@pytest.mark.parametrize("kw", [dict(feature_group_count=2), dict(lhs_dilation=(2, 1))])
+def test_grouped_or_transposed_conv_has_no_rule(kw):
+    rhs = (3, 3, 2, 4) if kw.get("feature_group_count") else (3, 3, 4, 4)
+    eqn = _eqn_and_invals(
+        lambda a, b: P.conv_general_dilated(a, b, (1, 1), ((1, 1), (1, 1)),
+                                            dimension_numbers=("NHWC", "HWIO", "NHWC"), **kw),
+        _f32(1, 6, 6, 4), _f32(*rhs))
+    assert ghost_rule(eqn, (1,)) is None
+    assert ghost_rule(eqn, (0,)) is None
