@@ -49,7 +49,7 @@ class Jitted:
     """The function returned by :func:`jit`."""
 
     def __init__(self, fun, static_argnums, static_argnames, donate_argnums,
-                 in_shardings, out_shardings):
+                 in_shardings, out_shardings, compiler_options=None):
         functools.update_wrapper(self, fun)
         self._fun = fun
         self._static_argnums = _norm(static_argnums)
@@ -62,6 +62,8 @@ class Jitted:
             kwargs["in_shardings"] = in_shardings
         if out_shardings is not None:
             kwargs["out_shardings"] = out_shardings
+        if compiler_options:
+            kwargs["compiler_options"] = dict(compiler_options)
         self._jax_fn = jax.jit(self._lowered, static_argnums=self._static_argnums,
                                static_argnames=self._static_argnames,
                                donate_argnums=_norm(donate_argnums), **kwargs)
@@ -132,7 +134,7 @@ class Jitted:
 
 def jit(fun: Callable | None = None, *, static_argnums: int | Sequence[int] = (),
         static_argnames: str | Sequence[str] = (), donate_argnums: int | Sequence[int] = (),
-        in_shardings=None, out_shardings=None):
+        in_shardings=None, out_shardings=None, compiler_options: dict | None = None):
     """Compile ``fun`` to one XLA program per signature (as ``jax.jit``).
 
     Args:
@@ -141,6 +143,9 @@ def jit(fun: Callable | None = None, *, static_argnums: int | Sequence[int] = ()
       static_argnames: names of keyword arguments treated the same way.
       donate_argnums: positions whose buffers XLA may reuse for outputs.
       in_shardings / out_shardings: as ``jax.jit`` (GSPMD shardings).
+      compiler_options: XLA options for this function's compilations only (as
+        ``jax.jit``), e.g. ``{"xla_cpu_prefer_vector_width": 512}`` on AVX-512
+        CPUs, where it makes the threefry hash of our PRNG ~1.5x faster.
 
     Returns:
       A :class:`Jitted` callable with ``.lower(*args)`` (``.as_text()``,
@@ -154,8 +159,10 @@ def jit(fun: Callable | None = None, *, static_argnums: int | Sequence[int] = ()
     if fun is None:
         return functools.partial(jit, static_argnums=static_argnums,
                                  static_argnames=static_argnames, donate_argnums=donate_argnums,
-                                 in_shardings=in_shardings, out_shardings=out_shardings)
-    return Jitted(fun, static_argnums, static_argnames, donate_argnums, in_shardings, out_shardings)
+                                 in_shardings=in_shardings, out_shardings=out_shardings,
+                                 compiler_options=compiler_options)
+    return Jitted(fun, static_argnums, static_argnames, donate_argnums, in_shardings, out_shardings,
+                  compiler_options)
 
 
 def eval_shape(fun: Callable, *args, **kwargs):

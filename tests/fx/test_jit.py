@@ -81,3 +81,15 @@ def test_graph_cache_is_bounded(monkeypatch):
 def test_jit_accepts_numpy_and_python_scalars():
     f = jit(lambda x, y: P.mul(x, y))
     assert_trees_close(f(np.ones(3, np.float32), 2.0), jnp.full(3, 2.0))
+
+
+def test_compiler_options_reach_xla():
+    """As jax.jit: the options apply to this function's compilations; a wrong
+    option name is XLA's error, not a silent no-op."""
+    x = jnp.arange(12.0)
+    f = jit(lambda v: P.sin(v) * 2.0, compiler_options={"xla_cpu_prefer_vector_width": 512})
+    want = jax.jit(lambda v: jnp.sin(v) * 2.0,
+                   compiler_options={"xla_cpu_prefer_vector_width": 512})(x)
+    np.testing.assert_array_equal(f(x), want)
+    with pytest.raises(Exception, match="no_such_xla_option"):
+        jit(lambda v: P.add(v, 1.0), compiler_options={"no_such_xla_option": 1})(x)
