@@ -1,7 +1,9 @@
 """Core benchmarks: ours / JAX ratios measured in one run (issue: core).
 
 Prints: eager op dispatch, jit cache-hit call, tracing a 2000-equation
-function (fresh functions, so no cache), steady-state jitted MLP forward (B=256).
+function (fresh functions, so no cache), steady-state jitted MLP forward (B=256),
+and jitted ``normal`` samples (the same bits; our CPU lowering of the threefry
+hash is unrolled, jax's is a rolled loop).
 Run: ``.venv/bin/python benchmarks/core.py``.
 """
 from __future__ import annotations
@@ -21,6 +23,7 @@ import fx
 import primitives as P
 import primitives.numpy as fnp
 import primitives.nn as fnn
+import primitives.random as frandom
 from transforms import jit
 from _timing import compare, report
 
@@ -79,6 +82,10 @@ def main():
     fo = jit(lambda p, x: mlp(fnp, fnn, p, x))
     fj = jax.jit(lambda p, x: mlp(jnp, jax.nn, p, x))
     rows.append(("jitted MLP 64-256-256-10 forward, B=256", *compare(lambda: fo(params, xb), lambda: fj(params, xb), 200, repeats=9), 1.03))
+    key = jax.random.PRNGKey(0)
+    no = jit(lambda k: frandom.normal(k, (256, 256)))
+    nj = jax.jit(lambda k: jax.random.normal(k, (256, 256)))
+    rows.append(("jitted normal(key, (256, 256)), same bits", *compare(lambda: no(key), lambda: nj(key), 200, repeats=9), 1.0))
     print(f"jax {jax.__version__}, backend {jax.default_backend()}, devices {jax.devices()}")
     report(rows)
 
