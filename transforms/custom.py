@@ -31,6 +31,7 @@ from fx.errors import FxTypeError
 from fx.interpreter import lower_graph
 from fx.tracing import make_graph
 from transforms._subgraph import as_param, batch_body
+from transforms.vmap import def_axis_batch
 
 __all__ = ["custom_jvp", "custom_vjp", "custom_jvp_call_p", "custom_vjp_call_p", "custom_lin_p"]
 
@@ -84,11 +85,10 @@ def _custom_jvp_call_jvp(primals, tangents, *, call, jvp, n_consts):
     return outs, t_outs
 
 
-@custom_jvp_call_p.def_batch
-def _custom_jvp_call_batch(args, bdims, *, call, jvp, n_consts):
+def _custom_jvp_call_batch(args, bdims, *, axis_name, size, call, jvp, n_consts):
     """Batch the body and the jvp rule separately (as JAX), keeping the custom rule."""
     from transforms.vmap import vmap_flat
-    size, args, in_dims, batched = batch_body(call, args, bdims)
+    args, in_dims, batched = batch_body(call, args, bdims, size, axis_name)
     n_out, n_new = len(call.out_avals), len(batched.consts)
     c_in, a_in = in_dims[:n_consts], in_dims[n_consts:]
 
@@ -101,13 +101,16 @@ def _custom_jvp_call_batch(args, bdims, *, call, jvp, n_consts):
                        list(xs[n_consts + n_p:]))
             return list(o) + list(t)
         res = vmap_flat(flat, list(consts) + list(primals) + list(tangents),
-                        c_in + a_in + a_in, [0] * (2 * n_out), size)
+                        c_in + a_in + a_in, [0] * (2 * n_out), size, axis_name)
         return res[:n_out], res[n_out:]
 
     outs = custom_jvp_call_p.bind(*batched.consts, *args, call=as_param(batched),
                                   jvp=_FlatFn(batched_jvp, f"batched({jvp!r})"),
                                   n_consts=n_new + n_consts)
     return outs, [0] * n_out
+
+
+def_axis_batch(custom_jvp_call_p, _custom_jvp_call_batch)
 
 
 class custom_jvp:
@@ -231,11 +234,10 @@ def _custom_vjp_call_jvp(primals, tangents, *, call, fwd, bwd, n_consts):
     return outs, t_out
 
 
-@custom_vjp_call_p.def_batch
-def _custom_vjp_call_batch(args, bdims, *, call, fwd, bwd, n_consts):
+def _custom_vjp_call_batch(args, bdims, *, axis_name, size, call, fwd, bwd, n_consts):
     """Batch the body, fwd and bwd separately (every output batched at axis 0)."""
     from transforms.vmap import vmap_flat
-    size, args, in_dims, batched = batch_body(call, args, bdims)
+    args, in_dims, batched = batch_body(call, args, bdims, size, axis_name)
     n_out, n_new = len(call.out_avals), len(batched.consts)
     a_in = in_dims[n_consts:]
     n_res_box = []
@@ -246,7 +248,7 @@ def _custom_vjp_call_batch(args, bdims, *, call, fwd, bwd, n_consts):
             n_res_box.append(len(r))
             return list(o) + list(r)
         res = vmap_flat(flat, list(primals), a_in,
-                        lambda: [0] * (n_out + n_res_box[-1]), size)
+                        lambda: [0] * (n_out + n_res_box[-1]), size, axis_name)
         return res[:n_out], res[n_out:]
 
     def batched_bwd(res, cts):
@@ -255,13 +257,16 @@ def _custom_vjp_call_batch(args, bdims, *, call, fwd, bwd, n_consts):
         def flat(*rc):
             return [instantiate_zero(c) for c in bwd(list(rc[:n_res]), list(rc[n_res:]))]
         return vmap_flat(flat, list(res) + list(cts), [0] * (n_res + len(cts)),
-                         [0] * len(a_in), size)
+                         [0] * len(a_in), size, axis_name)
 
     outs = custom_vjp_call_p.bind(*batched.consts, *args, call=as_param(batched),
                                   fwd=_FlatFn(batched_fwd, f"batched({fwd!r})"),
                                   bwd=_FlatFn(batched_bwd, f"batched({bwd!r})"),
                                   n_consts=n_new + n_consts)
     return outs, [0] * n_out
+
+
+def_axis_batch(custom_vjp_call_p, _custom_vjp_call_batch)
 
 
 class custom_vjp:

@@ -30,6 +30,7 @@ from fx.interpreter import lower_graph, walk
 from fx.ir import Literal
 from fx.tracing import GraphTracer, make_graph
 from transforms._subgraph import as_param, batch_body
+from transforms.vmap import def_axis_batch
 
 __all__ = ["checkpoint", "remat", "checkpoint_policies", "saved_residuals", "remat_p",
            "optimization_barrier"]
@@ -137,12 +138,14 @@ def _remat_jvp(primals, tangents, *, call, policy, prevent_cse):
     return primal_outs, tangent_outs
 
 
-@remat_p.def_batch
-def _remat_batch(args, bdims, *, call, policy, prevent_cse):
-    _, args, _, batched = batch_body(call, args, bdims)
+def _remat_batch(args, bdims, *, axis_name, size, call, policy, prevent_cse):
+    args, _, batched = batch_body(call, args, bdims, size, axis_name)
     outs = remat_p.bind(*batched.consts, *args, call=as_param(batched), policy=policy,
                         prevent_cse=prevent_cse)
     return outs, [0] * len(call.out_avals)
+
+
+def_axis_batch(remat_p, _remat_batch)
 
 
 def checkpoint(fun: Callable | None = None, *, policy: Callable | None = None,

@@ -26,12 +26,14 @@ from typing import Callable
 
 from jax import tree_util
 
-from fx.axis_env import extend_axis_env
-from fx.core import Tracer, Trace, new_main, full_raise, full_lower, get_aval, structural
+from fx.axis_env import bound_names, extend_axis_env, innermost_frame
+from fx.core import (Tracer, Trace, new_main, find_top_trace, full_raise, full_lower, get_aval,
+                     structural)
 from fx.errors import ShapeError
-from fx.ir import ShapedArray
+from fx.ir import ClosedGraph, Graph, ShapedArray
 
-__all__ = ["vmap", "BatchTrace", "BatchTracer", "vmap_flat", "moveaxis", "broadcast_batch"]
+__all__ = ["vmap", "BatchTrace", "BatchTracer", "vmap_flat", "moveaxis", "broadcast_batch",
+           "def_axis_batch", "body_axis_names"]
 
 
 class BatchTracer(Tracer):
@@ -82,6 +84,68 @@ class BatchTrace(Trace):
         if primitive.multiple_results:
             return [BatchTracer(self, o, d) for o, d in zip(out, out_bdim)]
         return BatchTracer(self, out, out_bdim)
+
+
+def _body_graphs(params: dict):
+    for v in params.values():
+        for x in (v if isinstance(v, (tuple, list)) else (v,)):
+            if isinstance(x, ClosedGraph):
+                yield x.graph
+            elif isinstance(x, Graph):
+                yield x
+
+
+def body_axis_names(params: dict) -> set:
+    """The axis names of the collectives in the body graphs of an equation's
+    ``params`` (recursively)."""
+    from primitives.collectives import CollectivePrimitive
+    names = set()
+    for g in _body_graphs(params):
+        for e in g.equations:
+            if isinstance(e.primitive, CollectivePrimitive):
+                names.update(e.params["axes"])
+            names |= body_axis_names(e.params)
+    return names
+
+
+def def_axis_batch(prim, rule: Callable) -> None:
+    """Make a primitive with body graphs (control flow, remat, custom rules) see
+    the vmap axes its bodies' collectives name, as JAX does.
+
+    ``rule(args, bdims, axis_name=..., size=..., **params)`` becomes the batch
+    rule and batches the bodies under the trace's axis name, so ``psum(x, 'i')``
+    inside reduces over the batch. Every BatchTrace calls it
+    (``batch_with_axis``); with no batched operand and no collective over the
+    trace's axis in the bodies, the primitive is bound unbatched. And ``bind``
+    hands the equation to the vmap trace of the innermost axis its bodies name
+    even when no operand is one of its tracers (``scan`` of ``psum(1.0, 'i')``
+    over unmapped values), as ``CollectivePrimitive.bind`` does.
+    """
+    prim.batch_with_axis = True
+    plain_bind = prim.bind
+
+    def batch(args, bdims, *, axis_name, axis_size, **params):
+        if all(d is None for d in bdims) and (axis_name is None
+                                              or axis_name not in body_axis_names(params)):
+            out = plain_bind(*args, **params)
+            return out, ([None] * len(out) if prim.multiple_results else None)
+        return rule(args, bdims, axis_name=axis_name, size=axis_size, **params)
+
+    def bind(*args, **params):
+        if bound_names():
+            frame = innermost_frame(tuple(body_axis_names(params)))
+            if frame is not None and frame.main is not None and frame.main.alive:
+                top = find_top_trace(args)
+                if frame.main.level > top.main.level:
+                    trace = frame.main.trace
+                    out = trace.process_primitive(prim, [full_raise(trace, a) for a in args],
+                                                  params)
+                    return ([full_lower(o) for o in out] if prim.multiple_results
+                            else full_lower(out))
+        return plain_bind(*args, **params)
+
+    prim.def_batch(batch)
+    prim.bind = bind
 
 
 def moveaxis(x, src: int, dst: int):

@@ -17,6 +17,7 @@ import numpy as np
 from jax import lax, tree_util
 
 from fx import core
+from fx.axis_env import extend_axis_env
 from fx.builtins import instantiate_zero, zeros_p
 from fx.core import Tracer, Zero, get_aval, new_main, full_raise
 from fx.errors import FxTypeError
@@ -244,8 +245,9 @@ def split_bind(prim, args, unknowns: Sequence[bool], params: dict, known_outs: i
 
 # --- batching -------------------------------------------------------------------
 def batch_graph(graph: Graph, in_batched: Sequence[bool], size: int,
-                force_out: Sequence[bool]) -> tuple[Graph, list, list]:
-    """vmap ``graph`` over a leading axis of size ``size`` of the batched inputs.
+                force_out: Sequence[bool], axis_name=None) -> tuple[Graph, list, list]:
+    """vmap ``graph`` over a leading axis of size ``size`` of the batched inputs
+    (named ``axis_name`` for the collectives inside, when given).
 
     Returns:
       ``(batched, consts, out_batched)``: batched outputs have the batch axis in
@@ -255,10 +257,15 @@ def batch_graph(graph: Graph, in_batched: Sequence[bool], size: int,
     box = []
 
     def fn(*args):
-        with new_main(BatchTrace, (None, size)) as main:
+        with new_main(BatchTrace, (axis_name, size)) as main:
             trace = main.trace
             ins = [BatchTracer(trace, a, 0) if b else a for a, b in zip(args, in_batched)]
-            outs = [full_raise(trace, o) for o in eval_graph(graph, *ins)]
+            if axis_name is None:
+                outs = eval_graph(graph, *ins)
+            else:
+                with extend_axis_env(axis_name, size, main):
+                    outs = eval_graph(graph, *ins)
+            outs = [full_raise(trace, o) for o in outs]
             res, flags = [], []
             for o, force in zip(outs, force_out):
                 if o.bdim is not None:

@@ -44,7 +44,7 @@ from primitives.elementwise import clamp, convert_element_type, ne, select_n
 from primitives.shape import broadcast_in_dim
 from transforms.jvp import tangent_aval
 from transforms.transpose import backward_pass
-from transforms.vmap import moveaxis, vmap_flat
+from transforms.vmap import def_axis_batch, moveaxis, vmap_flat
 
 __all__ = ["cond", "switch", "cond_p"]
 
@@ -123,13 +123,11 @@ def _cond_transpose(cts, index, *ops, branches):
     return [None] + [next(outs) if l else None for l in lin]
 
 
-@cond_p.def_batch
-def _cond_batch(args, bdims, *, branches):
+def _cond_batch(args, bdims, *, axis_name, size, branches):
     """Unbatched index: a cond of batched branches. Batched index: every branch
     runs on the whole batch and ``select_n`` picks each lane's result (as JAX)."""
     index, *ops = args
     idx_bdim, *op_bdims = bdims
-    size = next(get_aval(a).shape[d] for a, d in zip(args, bdims) if d is not None)
     ops = [moveaxis(o, d, 0) if d is not None else o for o, d in zip(ops, op_bdims)]
     in_b = [d is not None for d in op_bdims]
     n_out = len(branches[0].out_avals)
@@ -137,7 +135,7 @@ def _cond_batch(args, bdims, *, branches):
         index = moveaxis(index, idx_bdim, 0)
         in_dims = [0 if b else None for b in in_b]
         per_branch = [vmap_flat(lambda *a, g=g: eval_graph(g.graph, *a), ops, in_dims,
-                                [0] * n_out, size) for g in branches]
+                                [0] * n_out, size, axis_name) for g in branches]
         outs = []
         for k in range(n_out):
             cases = [o[k] for o in per_branch]
@@ -146,10 +144,15 @@ def _cond_batch(args, bdims, *, branches):
         return outs, [0] * n_out
     out_b = [False] * n_out
     for g in branches:
-        out_b = [a or b for a, b in zip(out_b, batch_graph(g.graph, in_b, size, out_b)[2])]
-    graphs, consts = join_consts([batch_graph(g.graph, in_b, size, out_b)[:2] for g in branches])
+        out_b = [a or b for a, b in
+                 zip(out_b, batch_graph(g.graph, in_b, size, out_b, axis_name)[2])]
+    graphs, consts = join_consts([batch_graph(g.graph, in_b, size, out_b, axis_name)[:2]
+                                  for g in branches])
     outs = cond_p.bind(index, *consts, *ops, **_branch_params(graphs))
     return outs, [0 if b else None for b in out_b]
+
+
+def_axis_batch(cond_p, _cond_batch)
 
 
 def _merge_residuals(res_avals_per_branch):

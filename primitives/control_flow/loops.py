@@ -39,7 +39,7 @@ from primitives.reductions import reduce_or
 from primitives.shape import broadcast_in_dim
 from transforms.jvp import tangent_aval
 from transforms.transpose import backward_pass
-from transforms.vmap import broadcast_batch, moveaxis
+from transforms.vmap import broadcast_batch, def_axis_batch, moveaxis
 
 __all__ = ["while_loop", "fori_loop", "scan", "map", "while_p", "scan_p"]
 
@@ -150,30 +150,33 @@ def _while_transpose(cts, *args, cond_graph, body_graph, cond_nconsts, body_ncon
         f"becomes a scan); forward mode (jvp, jacfwd) works.")
 
 
-@while_p.def_batch
-def _while_batch(args, bdims, *, cond_graph, body_graph, cond_nconsts, body_nconsts):
+def _while_batch(args, bdims, *, axis_name, size, cond_graph, body_graph, cond_nconsts,
+                 body_nconsts):
     """Carries batched to a fixed point. A batched predicate makes every carry
     batched; the loop then runs while any lane is active and each lane keeps
     its value once its own predicate is false (select_n)."""
-    size = next(get_aval(a).shape[d] for a, d in zip(args, bdims) if d is not None)
     args = [moveaxis(a, d, 0) if d is not None else a for a, d in zip(args, bdims)]
     cc, bc, init = _split(args, cond_nconsts, body_nconsts)
     cc_b, bc_b, init_b = _split([d is not None for d in bdims], cond_nconsts, body_nconsts)
     nc = len(init)
-    carry_b = _fixpoint(init_b, lambda b: batch_graph(body_graph.graph, bc_b + b, size, b)[2])
-    pred_b = batch_graph(cond_graph.graph, cc_b + carry_b, size, [False])[2][0]
+    carry_b = _fixpoint(init_b, lambda b: batch_graph(body_graph.graph, bc_b + b, size, b,
+                                                      axis_name)[2])
+    pred_b = batch_graph(cond_graph.graph, cc_b + carry_b, size, [False], axis_name)[2][0]
     if pred_b:
         carry_b = [True] * nc
     init = [broadcast_batch(x, size, 0) if b and not ib else x
             for x, b, ib in zip(init, carry_b, init_b)]
-    body, b_consts, _ = batch_graph(body_graph.graph, bc_b + carry_b, size, carry_b)
-    cond, c_consts, _ = batch_graph(cond_graph.graph, cc_b + carry_b, size, [pred_b])
+    body, b_consts, _ = batch_graph(body_graph.graph, bc_b + carry_b, size, carry_b, axis_name)
+    cond, c_consts, _ = batch_graph(cond_graph.graph, cc_b + carry_b, size, [pred_b], axis_name)
     c_ops, b_ops = c_consts + cc, b_consts + bc
     if pred_b:
         cond, c_ops, body, b_ops = _masked_loop(cond, c_ops, body, b_ops)
     outs = while_p.bind(*c_ops, *b_ops, *init,
                         **_while_params(cond, body, len(c_ops), len(b_ops)))
     return outs, [0 if b else None for b in carry_b]
+
+
+def_axis_batch(while_p, _while_batch)
 
 
 def _masked_loop(cond, c_ops, body, b_ops):
@@ -391,11 +394,10 @@ def _scan_transpose(cts, *args, body, n_consts, n_carry, length, reverse, unroll
             + [next(xi) if l else None for l in x_lin])
 
 
-@scan_p.def_batch
-def _scan_batch(args, bdims, *, body, n_consts, n_carry, length, reverse, unroll):
+def _scan_batch(args, bdims, *, axis_name, size, body, n_consts, n_carry, length, reverse,
+                unroll):
     """Consts and carries batched in front, xs on axis 1 (axis 0 is scanned);
     which carries are batched is iterated to a fixed point."""
-    size = next(get_aval(a).shape[d] for a, d in zip(args, bdims) if d is not None)
     consts, init, xs = _split(args, n_consts, n_carry)
     cd, idims, xd = _split(bdims, n_consts, n_carry)
     consts = [moveaxis(c, d, 0) if d is not None else c for c, d in zip(consts, cd)]
@@ -403,15 +405,19 @@ def _scan_batch(args, bdims, *, body, n_consts, n_carry, length, reverse, unroll
     c_b, i_b, x_b = ([d is not None for d in ds] for ds in (cd, idims, xd))
     n_ys = len(body.out_avals) - n_carry
     g = body.graph
-    carry_b = _fixpoint(i_b, lambda b: batch_graph(g, c_b + b + x_b, size,
-                                                   b + [False] * n_ys)[2][:n_carry])
+    carry_b = _fixpoint(i_b, lambda b: batch_graph(g, c_b + b + x_b, size, b + [False] * n_ys,
+                                                   axis_name)[2][:n_carry])
     init = [moveaxis(x, d, 0) if d is not None else (broadcast_batch(x, size, 0) if b else x)
             for x, d, b in zip(init, idims, carry_b)]
-    bgraph, bconsts, out_b = batch_graph(g, c_b + carry_b + x_b, size, carry_b + [False] * n_ys)
+    bgraph, bconsts, out_b = batch_graph(g, c_b + carry_b + x_b, size, carry_b + [False] * n_ys,
+                                         axis_name)
     outs = scan_p.bind(*bconsts, *consts, *init, *xs,
                        **_scan_params(bgraph, len(bconsts) + n_consts, n_carry, length, reverse,
                                       unroll))
     return outs, [0 if b else None for b in carry_b] + [1 if b else None for b in out_b[n_carry:]]
+
+
+def_axis_batch(scan_p, _scan_batch)
 
 
 def _scan_partial_eval(eqn, unknowns):
