@@ -15,7 +15,11 @@ classifies every parameter leaf by the equations that consume it:
 - ``vmap``: used inside a control-flow / custom-rule body (an equation with a
   subgraph), or an equation with non-float outputs: per-example gradients of
   THAT parameter by ``vmap(grad)``, inside the same pass. (``checkpoint``
-  bodies are inlined first: remat does not change values.)
+  bodies are inlined first: remat does not change values. ``scan``s that read
+  a parameter, up to ``MAX_UNROLL`` iterations, are unrolled first
+  (``unroll_scans``), and a parameter read only through disjoint slices, such
+  as stacked layers ``W[i]``, is planned one slice at a time (``views``): its
+  squared norm is the sum of its slices'.)
 - ``unused``: the loss does not read it (zero gradient).
 
 Every tapped equation (a use of a ghost/materialized parameter) gets its output
@@ -43,8 +47,12 @@ from fx.passes.inline import inline
 from fx.tracing import make_graph
 from transforms.remat import remat_p
 from optim.dp.ghost_norms import ghost_rule, materialized_cost
+from optim.dp.views import Views, split_views
+from primitives.control_flow.unroll import unroll_scans
 
 __all__ = ["ParamUse", "ParamPlan", "ClippingPlan", "clipping_plan", "analyse"]
+
+MAX_UNROLL = 64   # scans reading a parameter are unrolled up to this length
 
 KINDS = ("ghost", "materialized", "vmap", "unused")
 
@@ -83,17 +91,21 @@ class ClippingPlan:
 
     Attributes:
       closed: the per-example loss graph (consts, then param leaves, then
-        example leaves as inputs).
-      n_params: number of parameter leaves.
-      params: one ``ParamPlan`` per parameter leaf (flattened order).
+        example leaves as inputs); a parameter read only through disjoint
+        slices (stacked layers) appears as one leaf per slice (``views``).
+      n_params: number of (expanded) parameter leaves.
+      params: one ``ParamPlan`` per (expanded) parameter leaf.
+      views: how the expanded leaves come from the parameter pytree's leaves.
       taps: sorted indices of the equations whose output cotangents and
         operands the fast methods read.
     """
 
-    def __init__(self, closed: ClosedGraph, n_params: int, params: list[ParamPlan]):
+    def __init__(self, closed: ClosedGraph, n_params: int, params: list[ParamPlan],
+                 views: Views | None = None):
         self.closed = closed
         self.n_params = n_params
         self.params = params
+        self.views = views if views is not None else Views(n_params, tuple(range(n_params)))
         self.taps = sorted({u.eqn_index for p in params if p.kind in ("ghost", "materialized")
                             for u in p.uses})
         n_consts = len(closed.consts)
@@ -209,8 +221,17 @@ def clipping_plan(loss: Callable, params, example) -> ClippingPlan:
     # checkpoint (remat) only changes what reverse mode stores: look inside it
     closed = inline(closed, lambda e: e.primitive is remat_p, lambda e: e.params["call"].graph)
     leaves_with_path = tree_util.tree_flatten_with_path(params)[0]
+    n_params = len(leaves_with_path)
+    # scans reading a parameter (stacked layers): one use per iteration, then one
+    # planned leaf per disjoint slice W[i] (views)
+    p_ids = {id(v) for v in closed.graph.in_vars[len(closed.consts):][:n_params]}
+    closed = unroll_scans(closed, lambda e: e.params["length"] <= MAX_UNROLL
+                          and any(id(x) in p_ids for x in e.inputs))
+    closed, views = split_views(closed, n_params)
     paths = [tree_util.keystr(p) for p, _ in leaves_with_path]
-    return analyse(closed, len(leaves_with_path), paths)
+    plan = analyse(closed, len(views.leaves),
+                   [paths[g] + views.label(k) for k, g in enumerate(views.groups)])
+    return ClippingPlan(plan.closed, plan.n_params, plan.params, views)
 
 
 def example_of(batch) -> Any:

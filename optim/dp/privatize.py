@@ -175,16 +175,23 @@ def _fast_clipped_sum(loss, params, batch, clip_leaves, l2_norm_clip, mask, meth
     p_leaves, p_tree = tree_util.tree_flatten(params)
     b_leaves = tree_util.tree_leaves(batch)
     per_layer = clip_leaves is not None
-    losses, acts, cts, fb_grads, sq = per_example_pass(plan, p_leaves, b_leaves, per_layer)
-    sq_list = sq if per_layer else [sq]
+    views = plan.views
+    x_leaves = views.expand(p_leaves)        # stacked layers: one leaf per layer
+    losses, acts, cts, fb_grads, sq = per_example_pass(plan, x_leaves, b_leaves, per_layer)
+    if per_layer:     # squared norms add up over a parameter's disjoint views
+        groups = views.groups
+        sq_list = [sum(s for s, g in zip(sq, groups) if g == i) for i in range(len(p_leaves))]
+    else:
+        sq_list = [sq]
     global_sq = sum(sq_list[1:], sq_list[0])
     factors, clipped = _factors(sq_list, clip_leaves, l2_norm_clip, mask)
     if method == "ghost":
         summed = ghost_sum(loss, params, batch, factors[0])
     else:
-        per_leaf = factors if per_layer else factors * len(p_leaves)
-        summed = tree_util.tree_unflatten(
-            p_tree, bookkeeping_sum(plan, p_leaves, acts, cts, fb_grads, per_leaf))
+        per_leaf = ([factors[g] for g in views.groups] if per_layer
+                    else factors * len(x_leaves))
+        sums = bookkeeping_sum(plan, x_leaves, acts, cts, fb_grads, per_leaf)
+        summed = tree_util.tree_unflatten(p_tree, views.collapse(p_leaves, sums))
     return summed, fnp.sqrt(global_sq), clipped, losses
 
 

@@ -1,0 +1,81 @@
+"""Unrolling ``scan`` equations into straight-line graphs (a graph pass).
+
+``unroll_scans(closed, should_unroll)`` re-traces a graph, replacing each
+selected ``scan`` by its body once per iteration: ``xs[i]`` is a static
+``slice`` + ``reshape`` of each scanned operand, the carry is threaded through,
+and the stacked outputs are a ``concatenate`` of the per-iteration ones. The
+result computes the same values; it is what lets a graph analysis (DP's
+clipping plan) see each iteration's use of a stacked parameter ``W[i]``.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import primitives as P
+from fx.interpreter import bind_equation
+from fx.ir import ClosedGraph, Graph, Literal
+from fx.tracing import trace_to_graph
+from primitives.control_flow.loops import scan_p
+
+__all__ = ["unroll_scans"]
+
+
+def _eval(graph: Graph, args, should_unroll: Callable) -> list:
+    env = {id(v): a for v, a in zip(graph.in_vars, args)}
+
+    def read(x):
+        return x.val if type(x) is Literal else env[id(x)]
+
+    for eqn in graph.equations:
+        invals = [read(x) for x in eqn.inputs]
+        if eqn.primitive is scan_p and should_unroll(eqn):
+            outs = _unrolled(eqn, invals, should_unroll)
+        else:
+            outs = bind_equation(eqn, invals)
+        for v, o in zip(eqn.outputs, outs):
+            env[id(v)] = o
+    return [read(v) for v in graph.out_vars]
+
+
+def _unrolled(eqn, invals, should_unroll) -> list:
+    p = eqn.params
+    n_consts, n_carry, length = p["n_consts"], p["n_carry"], p["length"]
+    body = p["body"].graph
+    consts, carry = invals[:n_consts], invals[n_consts:n_consts + n_carry]
+    xs = invals[n_consts + n_carry:]
+    ys = [None] * length
+    for i in (reversed(range(length)) if p["reverse"] else range(length)):
+        x_i = []
+        for x in xs:
+            shape = tuple(x.shape)
+            row = P.slice(x, (i,) + (0,) * (len(shape) - 1), (i + 1,) + shape[1:])
+            x_i.append(P.reshape(row, shape[1:]))
+        outs = _eval(body, list(consts) + list(carry) + x_i, should_unroll)
+        carry, ys[i] = outs[:n_carry], outs[n_carry:]
+    stacked = [P.concatenate([P.reshape(ys[i][k], (1,) + tuple(ys[i][k].shape))
+                              for i in range(length)], 0)
+               for k in range(len(body.out_vars) - n_carry)]
+    return list(carry) + stacked
+
+
+def unroll_scans(closed: ClosedGraph, should_unroll: Callable) -> ClosedGraph:
+    """``closed`` with every ``scan`` for which ``should_unroll(eqn)`` holds (at
+    any depth inside unrolled bodies) unrolled.
+
+    Args:
+      closed: the graph.
+      should_unroll: ``should_unroll(eqn) -> bool`` for a scan equation (length
+        >= 1 is required: a length-0 scan is never unrolled).
+
+    Returns:
+      A ClosedGraph with the same inputs after its consts (new consts, if the
+      re-trace captured any, come first) computing the same values.
+    """
+    def select(eqn):
+        return eqn.params["length"] >= 1 and should_unroll(eqn)
+
+    g = closed.graph
+    if not any(e.primitive is scan_p and select(e) for e in g.equations):
+        return closed
+    graph, consts = trace_to_graph(lambda *a: _eval(g, a, select), [v.aval for v in g.in_vars])
+    return ClosedGraph(graph, list(consts) + list(closed.consts), closed.in_tree, closed.out_tree)
