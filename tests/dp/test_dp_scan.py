@@ -105,3 +105,24 @@ def test_long_scans_fall_back_to_vmap(monkeypatch):
     want, _, _ = _reference(stacked_mlp, 1.0)
     got, _ = dp.clipped_gradient_sum(stacked_mlp(fnp, fnn, scan), PARAMS, BATCH, l2_norm_clip=1.0)
     assert_trees_close(got, want, rtol=1e-5, atol=1e-6)
+
+
+def python_loop_mlp(ns, nn, scan_):
+    """The same stacked layers indexed in a Python loop (W[i]: slice + reshape)."""
+    def loss(p, ex):
+        h = ex["x"]
+        for i in range(L):
+            h = nn.tanh(h @ p["W"][i] + p["b"][i])
+        return -nn.log_softmax(h @ p["out"])[ex["y"]]
+    return loss
+
+
+def test_python_loop_over_stacked_layers_uses_views():
+    ex = jax.tree.map(lambda x: x[0], BATCH)
+    plan = dp.clipping_plan(python_loop_mlp(fnp, fnn, scan), PARAMS, ex)
+    assert {p.path: p.kind for p in plan.params}["['W'][2]"] == "ghost"
+    want, norms, _ = _reference(python_loop_mlp, 1.0)
+    got, stats = dp.clipped_gradient_sum(python_loop_mlp(fnp, fnn, scan), PARAMS, BATCH,
+                                         l2_norm_clip=1.0)
+    assert_trees_close(got, want, rtol=1e-5, atol=1e-6)
+    assert_trees_close(stats["per_example_norms"], norms.astype(np.float32), rtol=1e-5)
