@@ -97,7 +97,14 @@ def _body_graphs(params: dict):
 
 def body_axis_names(params: dict) -> set:
     """The axis names of the collectives in the body graphs of an equation's
-    ``params`` (recursively)."""
+    ``params`` (recursively).
+
+    Args:
+      params: an equation's params (graphs, lists of graphs, other values).
+
+    Returns:
+      The set of axis names.
+    """
     from primitives.collectives import CollectivePrimitive
     names = set()
     for g in _body_graphs(params):
@@ -120,6 +127,13 @@ def def_axis_batch(prim, rule: Callable) -> None:
     hands the equation to the vmap trace of the innermost axis its bodies name
     even when no operand is one of its tracers (``scan`` of ``psum(1.0, 'i')``
     over unmapped values), as ``CollectivePrimitive.bind`` does.
+
+    Args:
+      prim: the higher-order primitive (its ``bind`` and batch rule are replaced).
+      rule: its batch rule, taking ``axis_name`` and ``size`` keywords.
+
+    References:
+      JAX's ``jax.vmap`` with collectives in ``lax.scan`` / ``lax.cond`` bodies.
     """
     prim.batch_with_axis = True
     plain_bind = prim.bind
