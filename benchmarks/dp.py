@@ -505,7 +505,7 @@ def main():
     parser.add_argument("--only", choices=("mlp", "cnn", "transformer"), action="append",
                         help="run only these workloads (repeatable)")
     parser.add_argument("--round-s", type=float, default=0.1, help="seconds per timing round")
-    parser.add_argument("--repeats", type=int, default=5, help="interleaved timing rounds")
+    parser.add_argument("--repeats", type=int, default=9, help="interleaved timing rounds")
     args = parser.parse_args()
     with_opacus = _opacus_available()
     threads = os.cpu_count() or 1
