@@ -4,8 +4,10 @@
 classifies every parameter leaf by the equations that consume it:
 
 - ``ghost``: one use, by an equation with a ghost-norm rule (``ghost_norms``:
-  dense ``dot_general`` with an activation, embedding ``gather``, conv kernels)
-  no costlier than materializing: the per-example gradient norm comes from the
+  dense ``dot_general`` with an activation, embedding ``gather``, conv kernels),
+  or several dense uses with the same dimension numbers (a weight shared across
+  the steps of a scan: one ghost norm over all uses' rows), no costlier than
+  materializing: the per-example gradient norm comes from the
   equation's stored operands and output cotangent without forming the whole
   gradient.
 - ``materialized``: used directly by ordinary equations (biases, norm scales,
@@ -46,7 +48,7 @@ from fx.ir import ClosedGraph, Literal
 from fx.passes.inline import inline
 from fx.tracing import make_graph
 from transforms.remat import remat_p
-from optim.dp.ghost_norms import ghost_rule, materialized_cost
+from optim.dp.ghost_norms import ghost_rule, materialized_cost, shared_ghost_rule
 from optim.dp.views import Views, split_views
 from primitives.control_flow.unroll import unroll_scans
 
@@ -191,8 +193,12 @@ def analyse(closed: ClosedGraph, n_params: int, paths: list[str] | None = None) 
         elif any(not all(_is_float(o.aval) for o in e.outputs) for e in eqns):
             plans.append(ParamPlan(path, "vmap", us, "vmap(grad)", "non-float outputs"))
         else:
-            rule = ghost_rule(eqns[0], us[0].positions) if len(us) == 1 else None
-            if rule is not None and rule.cost <= materialized_cost(eqns[0], us[0].positions):
+            if len(us) == 1:
+                rule = ghost_rule(eqns[0], us[0].positions)
+            else:
+                rule = shared_ghost_rule(eqns, [u.positions for u in us])
+            cost = sum(materialized_cost(e, u.positions) for e, u in zip(eqns, us))
+            if rule is not None and rule.cost <= cost:
                 plans.append(ParamPlan(path, "ghost", us, rule.name))
             else:
                 plans.append(ParamPlan(path, "materialized", us, "local vjp"))

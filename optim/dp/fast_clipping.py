@@ -31,7 +31,7 @@ import primitives.numpy as fnp
 from fx.ir import Literal
 from optim.dp.clipping_plan import ClippingPlan
 from fx.interpreter import bind_equation
-from optim.dp.ghost_norms import ghost_rule, materialized_grad
+from optim.dp.ghost_norms import ghost_rule, materialized_grad, shared_ghost_rule
 
 __all__ = ["per_example_pass", "bookkeeping_sum", "ghost_sum"]
 
@@ -115,12 +115,18 @@ def per_example_pass(plan: ClippingPlan, params: list, batch: list, per_layer: b
         cts, fb_grads = f_vjp(fnp.ones((), loss.dtype))
         sq = []
         for i, p in enumerate(plan.params):
-            if p.kind == "ghost":
+            if p.kind == "ghost" and len(p.uses) == 1:
                 (use,) = p.uses
                 k = use.eqn_index
                 eqn = graph.equations[k]
                 invals = _assemble(plan, k, acts[k], params)
                 sq.append(ghost_rule(eqn, use.positions).sq_norm(invals, cts[k]))
+            elif p.kind == "ghost":          # one weight, several dense uses
+                ks = [u.eqn_index for u in p.uses]
+                rule = shared_ghost_rule([graph.equations[k] for k in ks],
+                                         [u.positions for u in p.uses])
+                sq.append(rule.sq_norm([(_assemble(plan, k, acts[k], params), cts[k])
+                                        for k in ks]))
             elif p.kind == "materialized":
                 g = None
                 for use in p.uses:

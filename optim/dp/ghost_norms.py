@@ -37,7 +37,8 @@ from primitives.conv import conv_general_dilated_p
 from primitives.indexing import gather_p
 from primitives.linalg import dot_general_p
 
-__all__ = ["GhostRule", "ghost_rule", "materialized_cost", "materialized_grad"]
+__all__ = ["GhostRule", "ghost_rule", "shared_ghost_rule", "materialized_cost",
+           "materialized_grad"]
 
 
 @dataclass(frozen=True)
@@ -92,7 +93,9 @@ def _dense_dims(eqn, pos):
     return a_free, a_con, (t, k, w.size // max(k, 1))
 
 
-def _dense_rule(eqn, positions):
+def _dense_flatten(eqn, positions):
+    """For a dense use of the parameter: ``(t, k, n, flatten)`` with
+    ``flatten(invals, cts) -> (A (t, k), G (t, n))``, or None."""
     if len(positions) != 1 or len(eqn.inputs) != 2:
         return None
     _, (lb, rb) = eqn.params["dimension_numbers"]
@@ -107,20 +110,69 @@ def _dense_rule(eqn, positions):
     g_perm = (tuple(range(out_rank)) if pos == 1 else
               tuple(range(out_rank - n_a_free, out_rank)) + tuple(range(out_rank - n_a_free)))
 
-    def sq_norm(invals, cts):
+    def flatten(invals, cts):
         a = fnp.asarray(invals[1 - pos]).astype(np.float32)
         g = fnp.asarray(cts[0]).astype(np.float32)
-        a2 = fnp.transpose(a, a_free + a_con).reshape(t, k)
-        g2 = fnp.transpose(g, g_perm).reshape(t, n)
-        if t == 1:
-            return fnp.sum(a2 * a2) * fnp.sum(g2 * g2)
-        if t * t * (k + n) <= t * k * n:
-            return fnp.sum((a2 @ a2.T) * (g2 @ g2.T))
-        wg = a2.T @ g2
-        return fnp.sum(wg * wg)
+        return (fnp.transpose(a, a_free + a_con).reshape(t, k),
+                fnp.transpose(g, g_perm).reshape(t, n))
+    return t, k, n, flatten
 
-    cost = float(t * (k + n)) if t == 1 else float(min(t * t * (k + n), t * k * n))
-    return GhostRule("ghost dense", cost, sq_norm)
+
+def _dense_sq_norm(a2, g2):
+    """``||A^T G||^2`` by the cheaper of the Gram form and the product."""
+    t, k = a2.shape
+    n = g2.shape[1]
+    if t == 1:
+        return fnp.sum(a2 * a2) * fnp.sum(g2 * g2)
+    if t * t * (k + n) <= t * k * n:
+        return fnp.sum((a2 @ a2.T) * (g2 @ g2.T))
+    wg = a2.T @ g2
+    return fnp.sum(wg * wg)
+
+
+def _dense_cost(t, k, n) -> float:
+    return float(t * (k + n)) if t == 1 else float(min(t * t * (k + n), t * k * n))
+
+
+def _dense_rule(eqn, positions):
+    dense = _dense_flatten(eqn, positions)
+    if dense is None:
+        return None
+    t, k, n, flatten = dense
+    return GhostRule("ghost dense", _dense_cost(t, k, n),
+                     lambda invals, cts: _dense_sq_norm(*flatten(invals, cts)))
+
+
+def shared_ghost_rule(eqns, positions) -> GhostRule | None:
+    """A weight read by several dense ``dot_general``s with the same dimension
+    numbers (shared across the steps of an unrolled scan, or across layers): its
+    per-example gradient is ``sum_u A_u^T G_u = A^T G`` with the uses' rows
+    stacked, so one ghost norm over ``t = sum_u t_u`` rows covers all uses.
+
+    Args:
+      eqns: the equations reading the weight (two or more).
+      positions: per equation, the weight's input positions.
+
+    Returns:
+      A ``GhostRule`` whose ``sq_norm`` takes a list of ``(invals, cts)`` (one per
+      use), or None.
+    """
+    if len(eqns) < 2 or any(e.primitive is not dot_general_p for e in eqns):
+        return None
+    if len({(e.params["dimension_numbers"], pos) for e, pos in zip(eqns, positions)}) != 1:
+        return None
+    dense = [_dense_flatten(e, pos) for e, pos in zip(eqns, positions)]
+    if any(d is None for d in dense):
+        return None
+    t = sum(d[0] for d in dense)
+    k, n = dense[0][1], dense[0][2]
+
+    def sq_norm(uses):
+        parts = [d[3](invals, cts) for d, (invals, cts) in zip(dense, uses)]
+        return _dense_sq_norm(fnp.concatenate([a for a, _ in parts], axis=0),
+                              fnp.concatenate([g for _, g in parts], axis=0))
+
+    return GhostRule(f"ghost dense, {len(eqns)} uses", _dense_cost(t, k, n), sq_norm)
 
 
 # --- conv_general_dilated (kernels) ---

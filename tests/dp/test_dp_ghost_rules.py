@@ -10,7 +10,7 @@ from jax import lax
 
 import fx
 import primitives as P
-from optim.dp.ghost_norms import ghost_rule, materialized_cost, materialized_grad
+from optim.dp.ghost_norms import ghost_rule, materialized_cost, materialized_grad, shared_ghost_rule
 from oracle import assert_trees_close
 
 RNG = np.random.default_rng(0)
@@ -151,3 +151,23 @@ def test_grouped_or_transposed_conv_has_no_rule(kw):
         _f32(1, 6, 6, 4), _f32(*rhs))
     assert ghost_rule(eqn, (1,)) is None
     assert ghost_rule(eqn, (0,)) is None
+
+
+def test_shared_dense_ghost_norm_matches_jax():
+    """One weight read by two dense layers (a vector and a sequence): the shared
+    rule's norm over both uses' stacked rows equals JAX's gradient norm."""
+    dn = (((1,), (0,)), ((), ()))
+    a1, a2, w = _f32(1, 6), _f32(4, 6), _f32(6, 5)
+    g = fx.make_graph(lambda x, y, v: (P.dot_general(x, v, dn), P.dot_general(y, v, dn)))(a1, a2, w)
+    eqns = list(g.equations)
+    rule = shared_ghost_rule(eqns, [(1,), (1,)])
+    assert rule is not None and rule.name == "ghost dense, 2 uses"
+    c1, c2 = _f32(1, 5), _f32(4, 5)
+    _, f_vjp = jax.vjp(lambda v: (a1 @ v, a2 @ v), w)
+    (gw,) = f_vjp((c1, c2))
+    got = rule.sq_norm([([a1, w], [c1]), ([a2, w], [c2])])
+    assert_trees_close(got, jnp.sum(gw ** 2), rtol=1e-5)
+    other = (((0,), (0,)), ((), ()))
+    g2 = fx.make_graph(lambda x, y, v: (P.dot_general(x, v, dn), P.dot_general(y, v, other)))(
+        a1, _f32(6, 2), w)
+    assert shared_ghost_rule(list(g2.equations), [(1,), (1,)]) is None

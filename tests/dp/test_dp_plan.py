@@ -36,7 +36,8 @@ def _batch(n=B, seed=1):
 
 def odd_uses(ns):
     """A loss whose parameters enter in every way the pass distinguishes: w by a
-    dense layer over a sequence (ghost), u twice (shared: materialized), log_s
+    dense layer over a sequence (ghost), u by two dense layers (one shared ghost
+    norm over both uses' rows), log_s
     through exp (a param-only prefix: materialized), b inside a cond and a scan
     (vmap fallback), and ``unused`` not at all."""
     def loss(p, ex):
@@ -55,10 +56,11 @@ LOSS, JAX_LOSS = odd_uses(OURS), odd_uses(JAX)
 def test_plan_classifies_every_kind_of_use():
     plan = dp.clipping_plan(LOSS, _params(), jax.tree.map(lambda x: x[0], _batch()))
     kinds = dict(zip(["b", "log_s", "u", "unused", "w"], plan.kinds()))
-    assert kinds == {"w": "ghost", "u": "materialized", "log_s": "materialized", "b": "vmap",
+    assert kinds == {"w": "ghost", "u": "ghost", "log_s": "materialized", "b": "vmap",
                      "unused": "unused"}
     text = str(plan)
     assert "ghost dense" in text and "vmap(grad)" in text and "used inside" in text
+    assert "ghost dense, 2 uses" in text
     assert len(plan.params[2].uses) == 2     # u: two equations
 
 

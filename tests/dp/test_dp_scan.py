@@ -126,3 +126,29 @@ def test_python_loop_over_stacked_layers_uses_views():
                                          l2_norm_clip=1.0)
     assert_trees_close(got, want, rtol=1e-5, atol=1e-6)
     assert_trees_close(stats["per_example_norms"], norms.astype(np.float32), rtol=1e-5)
+
+
+def rnn(ns, nn, scan_):
+    """An RNN: the recurrent weight U is a const of the scan, read at every step."""
+    def loss(p, ex):
+        def step(h, xi):
+            return nn.tanh(h @ p["U"] + xi * p["b"][0]), None
+        h, _ = scan_(step, ns.zeros((D,), np.float32), ex["x"])
+        return -nn.log_softmax(h @ p["out"])[ex["y"]]
+    return loss
+
+
+def test_rnn_weight_gets_one_ghost_norm_over_all_steps():
+    params = dict(PARAMS, U=PARAMS["W"][0])
+    ex = jax.tree.map(lambda x: x[0], BATCH)
+    plan = dp.clipping_plan(rnn(fnp, fnn, scan), params, ex)
+    row = {p.path: p for p in plan.params}["['U']"]
+    assert row.kind == "ghost" and row.rule == f"ghost dense, {D} uses"
+    theirs = rnn(jnp, jax.nn, lax.scan)
+    per_ex = jax.vmap(jax.grad(theirs), in_axes=(None, 0))(params, BATCH)
+    want, norms, _ = clip_reference(per_ex, 1.0)
+    for method in ("auto", "ghost"):
+        got, stats = dp.clipped_gradient_sum(rnn(fnp, fnn, scan), params, BATCH,
+                                             l2_norm_clip=1.0, method=method)
+        assert_trees_close(got, want, rtol=1e-5, atol=1e-6)
+        assert_trees_close(stats["per_example_norms"], norms.astype(np.float32), rtol=1e-5)
