@@ -21,6 +21,7 @@ References:
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 from typing import Callable
 
@@ -33,7 +34,7 @@ from fx.errors import ShapeError
 from fx.ir import ClosedGraph, Graph, ShapedArray
 
 __all__ = ["vmap", "BatchTrace", "BatchTracer", "vmap_flat", "moveaxis", "broadcast_batch",
-           "def_axis_batch", "body_axis_names"]
+           "def_axis_batch", "body_axis_names", "named_axis"]
 
 
 class BatchTracer(Tracer):
@@ -162,6 +163,14 @@ def def_axis_batch(prim, rule: Callable) -> None:
     prim.bind = bind
 
 
+def named_axis(main, axis_name, size: int):
+    """Bind ``axis_name`` to the BatchTrace ``main`` while the block runs (nothing
+    for an unnamed vmap)."""
+    if axis_name is None:
+        return contextlib.nullcontext()
+    return extend_axis_env(axis_name, size, main)
+
+
 def moveaxis(x, src: int, dst: int):
     ndim = get_aval(x).ndim
     src, dst = src % ndim, dst % ndim
@@ -201,11 +210,8 @@ def vmap_flat(fun: Callable, args, in_dims, out_dims, axis_size: int, axis_name=
         trace = main.trace
         in_tracers = [BatchTracer(trace, a, d) if d is not None else a
                       for a, d in zip(args, in_dims)]
-        if axis_name is None:
+        with named_axis(main, axis_name, axis_size):
             outs = fun(*in_tracers)
-        else:
-            with extend_axis_env(axis_name, axis_size, main):
-                outs = fun(*in_tracers)
         if callable(out_dims):
             out_dims = out_dims()
         names = out_paths() if out_paths is not None else None

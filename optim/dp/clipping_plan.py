@@ -230,7 +230,7 @@ def clipping_plan(loss: Callable, params, example) -> ClippingPlan:
     n_params = len(leaves_with_path)
     # scans reading a parameter (stacked layers): one use per iteration, then one
     # planned leaf per disjoint slice W[i] (views)
-    p_ids = {id(v) for v in closed.graph.in_vars[len(closed.consts):][:n_params]}
+    p_ids = {id(v) for v in closed.in_vars[:n_params]}
     closed = unroll_scans(closed, lambda e: e.params["length"] <= MAX_UNROLL
                           and any(id(x) in p_ids for x in e.inputs))
     closed, views = split_views(closed, n_params)

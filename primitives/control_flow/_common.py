@@ -17,7 +17,6 @@ import numpy as np
 from jax import lax, tree_util
 
 from fx import core
-from fx.axis_env import extend_axis_env
 from fx.builtins import instantiate_zero, zeros_p
 from fx.core import Tracer, Zero, get_aval, new_main, full_raise
 from fx.errors import FxTypeError
@@ -28,7 +27,7 @@ from fx.passes.partial_eval import partial_eval_graph
 from fx.source_info import user_frame_info
 from fx.tracing import trace_to_graph
 from transforms.jvp import jvp_flat, tangent_aval
-from transforms.vmap import BatchTrace, BatchTracer, broadcast_batch, moveaxis
+from transforms.vmap import BatchTrace, BatchTracer, broadcast_batch, moveaxis, named_axis
 
 __all__ = ["SubGraph", "trace_flat", "join_consts", "jvp_graph", "batch_graph", "dce_graph",
            "split_bind", "tangents_above_primals", "lower_sub", "user_error", "is_float",
@@ -260,12 +259,8 @@ def batch_graph(graph: Graph, in_batched: Sequence[bool], size: int,
         with new_main(BatchTrace, (axis_name, size)) as main:
             trace = main.trace
             ins = [BatchTracer(trace, a, 0) if b else a for a, b in zip(args, in_batched)]
-            if axis_name is None:
-                outs = eval_graph(graph, *ins)
-            else:
-                with extend_axis_env(axis_name, size, main):
-                    outs = eval_graph(graph, *ins)
-            outs = [full_raise(trace, o) for o in outs]
+            with named_axis(main, axis_name, size):
+                outs = [full_raise(trace, o) for o in eval_graph(graph, *ins)]
             res, flags = [], []
             for o, force in zip(outs, force_out):
                 if o.bdim is not None:

@@ -12,8 +12,8 @@ from __future__ import annotations
 from typing import Callable
 
 import primitives as P
-from fx.interpreter import bind_equation
-from fx.ir import ClosedGraph, Graph, Literal
+from fx.interpreter import bind_equation, walk
+from fx.ir import ClosedGraph, Graph
 from fx.tracing import trace_to_graph
 from primitives.control_flow.loops import scan_p
 
@@ -21,20 +21,11 @@ __all__ = ["unroll_scans"]
 
 
 def _eval(graph: Graph, args, should_unroll: Callable) -> list:
-    env = {id(v): a for v, a in zip(graph.in_vars, args)}
-
-    def read(x):
-        return x.val if type(x) is Literal else env[id(x)]
-
-    for eqn in graph.equations:
-        invals = [read(x) for x in eqn.inputs]
+    def apply(eqn, invals):
         if eqn.primitive is scan_p and should_unroll(eqn):
-            outs = _unrolled(eqn, invals, should_unroll)
-        else:
-            outs = bind_equation(eqn, invals)
-        for v, o in zip(eqn.outputs, outs):
-            env[id(v)] = o
-    return [read(v) for v in graph.out_vars]
+            return _unrolled(eqn, invals, should_unroll)
+        return bind_equation(eqn, invals)
+    return walk(graph, args, apply)
 
 
 def _unrolled(eqn, invals, should_unroll) -> list:
