@@ -1,16 +1,27 @@
-"""fx: the IR and tracing core of fxjax (imports none of the other packages)."""
+"""fx: the core and the interpreters of fxjax (imports none of the other packages,
+but for the one documented hook: ``fx.core.structural``).
+
+Layers, bottom up: ``ir`` (the IR), ``core`` (primitives, traces, bind),
+``tracing`` (graphs from functions), ``interpreter`` (the Interpreter every
+evaluation runs on), ``passes``, ``batching`` and ``ad`` (the vmap and
+autodiff interpreters and their rule vocabularies); ``dtypes`` decides every
+"is this a float?" question.
+"""
 from fx.ir import (ShapedArray, Var, Literal, Equation, Graph, ClosedGraph, SourceInfo,
-                   typecheck, IRTypeError)
-from fx.core import Primitive, Tracer, get_aval, is_eager
-from fx.tracing import make_graph
-from fx.interpreter import eval_graph, lower_graph, graph_to_fn
+                   typecheck, IRTypeError, subgraphs, map_subgraphs)
+from fx.core import Primitive, Tracer, get_aval, is_eager, current_trace
+from fx.tracing import make_graph, trace_to_graph
+from fx.interpreter import (Interpreter, LoweringInterpreter, eval_graph, lower_graph, graph_to_fn,
+                            bind_equation)
 from fx.errors import (FxError, ShapeError, FxTypeError, ConcretizationError,
                        UnexpectedTracerError, UnsupportedInputError, ForeignFunctionError,
                        UnboundAxisError)
-from fx import passes
+from fx import dtypes, passes
 
 __all__ = ["ShapedArray", "Var", "Literal", "Equation", "Graph", "ClosedGraph", "SourceInfo",
-           "typecheck", "IRTypeError", "Primitive", "Tracer", "get_aval", "is_eager",
-           "make_graph", "eval_graph", "lower_graph", "graph_to_fn", "passes", "FxError",
-           "ShapeError", "FxTypeError", "ConcretizationError", "UnexpectedTracerError",
-           "UnsupportedInputError", "ForeignFunctionError", "UnboundAxisError"]
+           "typecheck", "IRTypeError", "subgraphs", "map_subgraphs", "Primitive", "Tracer",
+           "get_aval", "is_eager", "current_trace", "make_graph", "trace_to_graph", "Interpreter",
+           "LoweringInterpreter", "eval_graph", "lower_graph", "graph_to_fn", "bind_equation",
+           "dtypes", "passes", "FxError", "ShapeError", "FxTypeError", "ConcretizationError",
+           "UnexpectedTracerError", "UnsupportedInputError", "ForeignFunctionError",
+           "UnboundAxisError"]

@@ -7,8 +7,19 @@ staging everything) and lets it process the primitive:
 - the bottom ``EvalTrace`` runs the primitive at once (eager execution through
   a compiled executable cached per (primitive, params); jax.jit caches per avals);
 - ``fx.tracing.GraphTrace`` records an Equation;
-- ``transforms.jvp.JVPTrace``, ``transforms.vmap.BatchTrace``, ... apply the
-  primitive's rules.
+- ``fx.ad.JVPTrace``, ``fx.batching.BatchTrace`` apply the primitive's rules.
+
+Named axes: a primitive with an ``axis_names`` rule (collectives, and the
+higher-order primitives whose bodies hold collectives) is handed to the trace
+of the innermost vmap axis it names even when no operand is one of that
+trace's tracers (``psum(1.0, 'i')``), as JAX's bind does.
+
+The one upward hook: the core needs a few array ops it does not define (the
+structural ops that move batch axes and un-broadcast cotangents, and the
+operators of ``Tracer``). ``primitives`` and ``primitives.numpy`` register them
+with ``register_structural_ops`` when imported, and ``structural(name)``
+imports ``primitives.numpy`` lazily if nobody has yet (JAX's batching imports lax
+lazily in the same way). No other module of ``fx`` names a module above it.
 
 A tracer keeps its concrete value when it has one (a JVP tracer over eager
 values), so Python control flow on concrete values works outside ``jit``.
@@ -25,15 +36,18 @@ from typing import Any, Protocol, Sequence
 
 import numpy as np
 
+from fx.axis_env import bound_names, innermost_frame
 from fx.errors import (ConcretizationError, UnexpectedTracerError, UnsupportedInputError, FxError,
                        ForeignFunctionError)
 from fx.ir import ShapedArray
-from fx.source_info import user_frame_info
+from fx.source_info import user_frame_info, with_user_line
 
 __all__ = ["Primitive", "Tracer", "Trace", "MainTrace", "EvalTrace", "new_main",
-           "new_dynamic", "find_top_trace", "full_raise", "full_lower", "get_aval",
-           "is_eager", "register_tracer_ops", "register_structural_ops", "structural", "AbstractEvalRule", "LoweringRule", "JVPRule",
-           "TransposeRule", "BatchRule", "UndefinedPrimal", "Zero"]
+           "find_top_trace", "full_raise", "full_lower", "get_aval", "current_trace",
+           "is_eager", "register_structural_ops", "structural", "canonical_dtype",
+           "python_scalar_dtype", "AbstractEvalRule", "LoweringRule", "JVPRule",
+           "TransposeRule", "BatchRule", "AxisBatchRule", "AxisNamesRule", "PartialEvalRule",
+           "DCERule"]
 
 
 # --- the rule signatures, written once --------------------------------------
@@ -61,30 +75,32 @@ class BatchRule(Protocol):
     def __call__(self, args: Sequence[Any], bdims: Sequence[int | None], **params) -> tuple: ...
 
 
-class Zero:
-    """A symbolic zero tangent / cotangent of the given aval (never materialized)."""
-    __slots__ = ("aval",)
-
-    def __init__(self, aval: ShapedArray):
-        self.aval = aval
-
-    def __repr__(self):
-        return f"Zero({self.aval.str_short()})"
+class AxisBatchRule(Protocol):
+    """A batch rule that sees the vmap axis (collectives, higher-order primitives):
+    ``(args, bdims, *, axis_name, axis_size, **params) -> (out, out_bdim)``; called
+    by every BatchTrace, even when no operand is batched."""
+    def __call__(self, args: Sequence[Any], bdims: Sequence[int | None], *, axis_name: Any,
+                 axis_size: int, **params) -> tuple: ...
 
 
-class UndefinedPrimal:
-    """Marks a linear input during transposition."""
-    __slots__ = ("aval",)
+class AxisNamesRule(Protocol):
+    """``(**params) -> names``: the axis names an equation's collectives refer to."""
+    def __call__(self, **params) -> Sequence[Any]: ...
 
-    def __init__(self, aval: ShapedArray):
-        self.aval = aval
 
-    def __repr__(self):
-        return f"UndefinedPrimal({self.aval.str_short()})"
+class PartialEvalRule(Protocol):
+    """``(eqn, unknowns) -> (known_eqns, unknown_eqns, out_unknowns)`` (fx.passes.partial_eval)."""
+    def __call__(self, eqn: Any, unknowns: Sequence[bool]) -> tuple: ...
+
+
+class DCERule(Protocol):
+    """``(eqn, used_outputs) -> eqn`` with dead work inside its sub-graphs removed (fx.passes.dce)."""
+    def __call__(self, eqn: Any, used_outputs: Sequence[bool]) -> Any: ...
 
 
 # --- Primitive ----------------------------------------------------------------
-_RULES = ("abstract_eval", "lowering", "jvp", "transpose", "batch", "partial_eval", "dce")
+_RULES = ("abstract_eval", "lowering", "jvp", "transpose", "batch", "axis_batch", "axis_names",
+          "partial_eval", "dce")
 
 
 class Primitive:
@@ -94,11 +110,18 @@ class Primitive:
       name: printed in the IR.
       multiple_results: whether ``bind`` returns a list.
 
-    Slots (None until a rule is registered; use the ``def_*`` decorators):
-      abstract_eval, lowering, jvp, transpose, batch, and for higher-order
-      primitives partial_eval / dce. ``rule(kind)`` returns a slot or raises
+    Slots (None until a rule is registered; use the ``def_*`` decorators, one
+    per slot, each taking a rule of the Protocol of the same name above):
+      abstract_eval, lowering, jvp, transpose, batch; axis_batch and
+      axis_names for primitives that see named axes; partial_eval / dce for
+      higher-order primitives. ``rule(kind)`` returns a slot or raises
       ``NotImplementedError("no <kind> rule for <name> (defined in <file>)")``.
+
+    Attributes:
+      replay_barrier: True for ``optimization_barrier``: fx.passes.partial_eval
+        recomputes what follows it on the unknown side instead of saving it.
     """
+    replay_barrier = False
 
     def __init__(self, name: str, multiple_results: bool = False):
         self.name = name
@@ -132,9 +155,17 @@ class Primitive:
     def_jvp = _def("jvp")
     def_transpose = _def("transpose")
     def_batch = _def("batch")
+    def_axis_batch = _def("axis_batch")
+    def_axis_names = _def("axis_names")
+    def_partial_eval = _def("partial_eval")
+    def_dce = _def("dce")
     del _def
 
     def bind(self, *args, **params):
+        if self.axis_names is not None and bound_names():
+            out = _bind_to_axis(self, args, params)
+            if out is not _NOT_ROUTED:
+                return out
         top = _state.dynamic
         if top is _bottom:  # eager fast path: no transformation, no tracer
             for a in args:
@@ -185,6 +216,23 @@ class Primitive:
             raise
 
 
+_NOT_ROUTED = object()
+
+
+def _bind_to_axis(prim: Primitive, args, params):
+    """Hand the op to the trace of the innermost vmap axis it names when that
+    trace is above every operand's (or return _NOT_ROUTED)."""
+    frame = innermost_frame(tuple(prim.axis_names(**params)))
+    if frame is None or frame.main is None or not frame.main.alive:
+        return _NOT_ROUTED
+    top = find_top_trace(args)
+    if frame.main.level <= top.main.level:
+        return _NOT_ROUTED
+    trace = frame.main.trace
+    out = trace.process_primitive(prim, [full_raise(trace, a) for a in args], params)
+    return [full_lower(o) for o in out] if prim.multiple_results else full_lower(out)
+
+
 def _make_impl(prim: Primitive, params: dict):
     import jax
     lowering = prim.rule("lowering")
@@ -204,10 +252,7 @@ def _explain_eager_failure(prim, args, params, err):
         avals = [get_aval(a) for a in args]
         prim.abstract_eval(*avals, **params)  # raises our typed error if the shapes are bad
     except FxError as e:
-        src = user_frame_info(3)
-        new = type(e)(f"{e}\n  at {src}" if src else str(e))
-        new._fx_located = True
-        return new
+        return with_user_line(e, 4)
     except Exception:
         return None
     return None
@@ -283,8 +328,16 @@ def is_eager() -> bool:
     return _state.dynamic is _bottom and len(_state.trace_stack) == 1
 
 
-def top_main() -> MainTrace:
-    return _state.trace_stack[-1]
+def current_trace() -> Trace:
+    """The trace every op goes to when no operand is a tracer: the staging trace
+    while ``make_graph``/``jit`` traces, else the eager one."""
+    return _state.dynamic.trace
+
+
+def no_dynamic_trace() -> bool:
+    """True when ops on plain arrays run at once (no staging trace is active);
+    the cheap test the eager fast paths use."""
+    return _state.dynamic is _bottom
 
 
 @contextmanager
@@ -303,16 +356,6 @@ def new_main(trace_type, global_data=None, dynamic: bool = False):
         _state.dynamic = prev
         _state.trace_stack.pop()
         main.alive = False
-
-
-@contextmanager
-def new_dynamic(main: MainTrace):
-    prev = _state.dynamic
-    _state.dynamic = main
-    try:
-        yield
-    finally:
-        _state.dynamic = prev
 
 
 def find_top_trace(args) -> Trace:
@@ -397,37 +440,36 @@ def get_aval(x) -> ShapedArray:
 
 
 # --- Tracer --------------------------------------------------------------------
-_tracer_ops: dict = {}
-
-
-def register_tracer_ops(ops: dict) -> None:
-    """Install the array methods/operators of Tracer (called by primitives.numpy)."""
-    _tracer_ops.update(ops)
-
-
-def _ops():
-    if not _tracer_ops:  # the one upward hook: the numpy API defines the operators
-        import importlib
-        importlib.import_module("primitives.numpy")
-    return _tracer_ops
-
-
 _structural_ops: dict = {}
 
 
 def register_structural_ops(ops: dict) -> None:
-    """Register the few shape ops the transforms need generically (moving vmap
-    axes, un-broadcasting cotangents): transpose, broadcast_in_dim, reduce_sum,
-    reshape, convert_element_type. Registered by ``primitives``."""
+    """Register the array ops the core needs but does not define (called by
+    ``primitives`` when it is imported): the structural ops the transforms use
+    generically (transpose, broadcast_in_dim, reduce_sum, reshape, slice,
+    convert_element_type, add, mul, ...) and the operators / methods of
+    ``Tracer`` (keys ``"getitem"``, ``"add"``, ``"method:sum"``, ...)."""
     _structural_ops.update(ops)
 
 
 def structural(name: str):
-    """The registered structural op ``name`` (see register_structural_ops)."""
-    if not _structural_ops:
-        import importlib
-        importlib.import_module("primitives")
-    return _structural_ops[name]
+    """The registered op ``name`` (see register_structural_ops); the one upward
+    hook of fx: it imports ``primitives.numpy`` (which registers the operators,
+    and loads ``primitives``, which registers the rest) if nothing has yet."""
+    try:
+        return _structural_ops[name]
+    except KeyError:
+        if "getitem" not in _structural_ops:
+            import importlib
+            importlib.import_module("primitives.numpy")
+            return _structural_ops[name]
+        raise
+
+
+def _ops():
+    if "getitem" not in _structural_ops:
+        structural("getitem")
+    return _structural_ops
 
 
 def _binop(name, reflected=False):

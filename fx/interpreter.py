@@ -1,9 +1,36 @@
-"""The one loop that walks equations: ``eval_graph`` and its jax-lowering twin.
+"""The Interpreter: the one loop that walks a graph's equations.
 
-``eval_graph`` binds each equation's primitive again, so evaluating a graph
-under a transformation transforms it (``graph_to_fn`` relies on this).
-``lower_graph`` calls each primitive's ``lowering`` on jax values: run inside
-``jax.jit`` it builds one XLA program from the whole graph.
+Everything that evaluates a graph runs on :class:`Interpreter` (torch.fx's
+pattern): ``eval_graph`` binds each equation's primitive again, so evaluating
+a graph under a transformation transforms it (``graph_to_fn`` relies on
+this); ``lower_graph`` calls each primitive's ``lowering`` on jax values, so
+run inside ``jax.jit`` it builds one XLA program from the whole graph. Passes
+that re-trace a graph with some equations handled differently (remat's
+replay, scan unrolling, the DP taps) subclass it and override
+``run_equation``.
+
+When an equation fails (a lowering jax rejects, a rule that raises), the
+error names the equation as the IR prints it and the user's line that
+created it::
+
+    TypeError: add got incompatible shapes for broadcasting: (3,), (7,).
+      while lowering equation  b:f32[3] = my_op[k=2] a  (inputs: f32[3])
+      written at /home/me/model.py:12 (loss)
+
+Rule failures while a transformation traces the user's code (a jvp rule
+under ``grad``, a batch rule under ``vmap``) are reported the same way, with
+the op written as an equation (``rule_error``).
+
+Example::
+
+    >>> class CountFlops(fx.Interpreter):
+    ...     def run_equation(self, eqn, invals):
+    ...         self.count = getattr(self, "count", 0) + 1
+    ...         return super().run_equation(eqn, invals)
+    >>> CountFlops(graph).run(x)
+
+References:
+    torch.fx's ``Interpreter``; JAX's ``eval_jaxpr``.
 """
 from __future__ import annotations
 
@@ -12,39 +39,127 @@ from typing import Any, Callable, Sequence
 import numpy as np
 from jax import tree_util
 
-from fx.ir import ClosedGraph, Graph, Literal
+from fx.ir import ClosedGraph, Equation, Graph, Literal, Var, print_equation
+from fx.source_info import CurrentSource, user_frame_info
 
-__all__ = ["eval_graph", "lower_graph", "graph_to_fn", "walk", "bind_equation"]
-
-
-def walk(graph: Graph, args: Sequence[Any], apply: Callable) -> list:
-    """Evaluate ``graph`` on ``args``; ``apply(eqn, invals)`` returns the list of outputs."""
-    env = {}
-    for v, x in zip(graph.in_vars, args):
-        env[id(v)] = x
-
-    def read(x):
-        return x.val if type(x) is Literal else env[id(x)]
-
-    for eqn in graph.equations:
-        outs = apply(eqn, [read(x) for x in eqn.inputs])
-        for v, o in zip(eqn.outputs, outs):
-            env[id(v)] = o
-    # a Literal output becomes an array of its aval's dtype (not a Python scalar)
-    return [np.asarray(v.val, v.aval.dtype) if type(v) is Literal else env[id(v)]
-            for v in graph.out_vars]
+__all__ = ["Interpreter", "LoweringInterpreter", "eval_graph", "lower_graph", "graph_to_fn",
+           "bind_equation", "equation_error", "rule_error"]
 
 
-def bind_equation(eqn, invals) -> list:
+def bind_equation(eqn: Equation, invals) -> list:
     """Bind ``eqn``'s primitive on ``invals`` (under the current transforms);
     always a list of outputs."""
     out = eqn.primitive.bind(*invals, **eqn.params)
     return out if eqn.primitive.multiple_results else (out,)
 
 
-def _lower(eqn, invals):
-    out = eqn.primitive.rule("lowering")(*invals, **eqn.params)
-    return out if eqn.primitive.multiple_results else (out,)
+def equation_error(err: Exception, eqn: Equation, doing: str = "evaluating") -> Exception:
+    """``err`` with the failing equation and its source line added, once (the
+    innermost equation is the one reported). Keeps the error's class: a new
+    error of that class when it can be built from a message, else ``err``
+    with the lines added as a note."""
+    if getattr(err, "_fx_equation", False):
+        return err
+    where = f"\n  written at {eqn.source_info}" if eqn.source_info is not None else ""
+    typed = "  (inputs: " + ", ".join(x.aval.str_short() for x in eqn.inputs) + ")"
+    extra = f"\n  while {doing} equation  {print_equation(eqn).strip()}{typed}{where}"
+    try:
+        new = type(err)(f"{err}{extra}")
+    except Exception:
+        new = None
+    if new is None or str(new) != f"{err}{extra}":
+        err.add_note(extra.lstrip("\n"))
+        new = err
+    else:
+        new.__dict__.update({k: v for k, v in getattr(err, "__dict__", {}).items()})
+        new.__cause__ = err.__cause__
+    new._fx_equation = True
+    return new
+
+
+def rule_error(err: Exception, primitive, in_avals, params: dict, doing: str) -> Exception:
+    """``err`` raised by a rule of ``primitive`` (a jvp or batch rule, called while
+    a transformation traces the user's code) with the op written as an IR
+    equation and the user's line (see ``equation_error``)."""
+    if getattr(err, "_fx_equation", False):
+        return err
+    eqn = Equation(primitive, tuple(Var(a) for a in in_avals), params, (),
+                   user_frame_info(3))
+    return equation_error(err, eqn, doing)
+
+
+class Interpreter:
+    """Evaluates a graph equation by equation, in an environment from Vars to values.
+
+    Args:
+      graph: a Graph (``run`` takes all its inputs) or a ClosedGraph (``run``
+        takes the non-constant inputs; the consts are supplied).
+
+    Override ``run_equation(eqn, invals) -> list of outputs`` to change how
+    some (or all) equations are handled; ``env`` holds the values computed so
+    far (keyed by ``id(var)``), ``read``/``write`` access it.
+    """
+    doing = "evaluating"
+
+    def __init__(self, graph: Graph | ClosedGraph):
+        if isinstance(graph, ClosedGraph):
+            self.graph, self.consts = graph.graph, list(graph.consts)
+        else:
+            self.graph, self.consts = graph, []
+        self.env: dict = {}
+
+    def read(self, x) -> Any:
+        return x.val if type(x) is Literal else self.env[id(x)]
+
+    def write(self, var, value) -> None:
+        self.env[id(var)] = value
+
+    def run_equation(self, eqn: Equation, invals: list) -> Sequence[Any]:
+        """The outputs of ``eqn`` on ``invals`` (default: bind its primitive)."""
+        return bind_equation(eqn, invals)
+
+    def run(self, *args, initial_env: dict | None = None) -> list:
+        """Evaluate the graph on ``args``.
+
+        Args:
+          *args: the (non-constant) inputs.
+          initial_env: values already known, ``{id(var): value}`` (e.g. inputs
+            of an enclosing graph a pass has bound).
+
+        Returns:
+          The list of outputs (a Literal output becomes an array of its dtype).
+        """
+        env = self.env
+        if initial_env:
+            env.update(initial_env)
+        for v, x in zip(self.graph.in_vars, self.consts + list(args)):
+            env[id(v)] = x
+        read = self.read
+        current = CurrentSource
+        outer = current.info
+        try:
+            for eqn in self.graph.equations:
+                # ops bound for this equation report the line it was written at
+                current.info = eqn.source_info or outer
+                try:
+                    outs = self.run_equation(eqn, [read(x) for x in eqn.inputs])
+                except Exception as e:
+                    raise equation_error(e, eqn, self.doing) from e.__cause__
+                for v, o in zip(eqn.outputs, outs):
+                    env[id(v)] = o
+        finally:
+            current.info = outer
+        return [np.asarray(v.val, v.aval.dtype) if type(v) is Literal else env[id(v)]
+                for v in self.graph.out_vars]
+
+
+class LoweringInterpreter(Interpreter):
+    """Calls each primitive's jax lowering (use inside ``jax.jit``)."""
+    doing = "lowering"
+
+    def run_equation(self, eqn, invals):
+        out = eqn.primitive.rule("lowering")(*invals, **eqn.params)
+        return out if eqn.primitive.multiple_results else (out,)
 
 
 def eval_graph(graph: Graph | ClosedGraph, *args) -> list:
@@ -58,16 +173,12 @@ def eval_graph(graph: Graph | ClosedGraph, *args) -> list:
     Returns:
       The flat list of outputs.
     """
-    if isinstance(graph, ClosedGraph):
-        return walk(graph.graph, list(graph.consts) + list(args), bind_equation)
-    return walk(graph, args, bind_equation)
+    return Interpreter(graph).run(*args)
 
 
 def lower_graph(graph: Graph | ClosedGraph, *args) -> list:
     """Evaluate a graph with each primitive's jax lowering (use inside jax.jit)."""
-    if isinstance(graph, ClosedGraph):
-        return walk(graph.graph, list(graph.consts) + list(args), _lower)
-    return walk(graph, args, _lower)
+    return LoweringInterpreter(graph).run(*args)
 
 
 def graph_to_fn(closed: ClosedGraph | Graph) -> Callable:

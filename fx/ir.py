@@ -1,4 +1,5 @@
-"""The IR: abstract values, variables, equations, graphs, a printer and a typechecker.
+"""The IR: abstract values, variables, equations, graphs, sub-graph helpers,
+structural keys, a typechecker and the printer.
 
 A traced function becomes a :class:`ClosedGraph`::
 
@@ -21,7 +22,8 @@ from typing import Any, NamedTuple, Sequence
 import numpy as np
 
 __all__ = ["ShapedArray", "Var", "Literal", "Equation", "Graph", "ClosedGraph",
-           "SourceInfo", "typecheck", "IRTypeError", "short_dtype"]
+           "SourceInfo", "typecheck", "IRTypeError", "short_dtype", "subgraphs", "map_subgraphs",
+           "literal_key", "graph_key", "print_graph", "print_equation"]
 
 _SHORT = {"float32": "f32", "float64": "f64", "float16": "f16", "bfloat16": "bf16",
           "int32": "i32", "int64": "i64", "int16": "i16", "int8": "i8",
@@ -156,7 +158,6 @@ class Graph:
                      self.out_vars if out_vars is None else out_vars)
 
     def __str__(self):
-        from fx.printer import print_graph
         return print_graph(self)
 
     __repr__ = __str__
@@ -203,10 +204,68 @@ class ClosedGraph:
                            self.in_tree, self.out_tree)
 
     def __str__(self):
-        from fx.printer import print_graph
         return print_graph(self.graph, n_consts=len(self.consts))
 
     __repr__ = __str__
+
+
+# --- sub-graphs held in params ---------------------------------------------------
+def _is_graph(x) -> bool:
+    return isinstance(x, (Graph, ClosedGraph))
+
+
+def subgraphs(eqn: Equation | dict) -> list:
+    """The Graphs / ClosedGraphs an equation (or a params dict) holds in its
+    params (cond's branches, a loop's body, remat's call, ...), in param order;
+    tuples and lists of graphs are looked into."""
+    params = eqn if isinstance(eqn, dict) else eqn.params
+    out = []
+    for p in params.values():
+        if _is_graph(p):
+            out.append(p)
+        elif isinstance(p, (tuple, list)):
+            out.extend(g for g in p if _is_graph(g))
+    return out
+
+
+def map_subgraphs(eqn: Equation, fn) -> Equation:
+    """``eqn`` with every sub-graph ``g`` in its params replaced by ``fn(g)``
+    (the same equation when it holds none)."""
+    new = {}
+    for k, p in eqn.params.items():
+        if _is_graph(p):
+            new[k] = fn(p)
+        elif isinstance(p, (tuple, list)) and p and any(_is_graph(g) for g in p):
+            new[k] = type(p)(fn(g) if _is_graph(g) else g for g in p)
+    return eqn.replace(params={**eqn.params, **new}) if new else eqn
+
+
+# --- structural keys ----------------------------------------------------------------
+def literal_key(x: Literal) -> tuple:
+    """A hashable key of a Literal's value and type (equal literals, equal keys)."""
+    v = x.val
+    if isinstance(v, np.ndarray):
+        return ("lit", v.dtype.str, v.tobytes(), x.aval.weak_type)
+    return ("lit", type(v).__name__, v, x.aval.dtype.str, x.aval.weak_type)
+
+
+def graph_key(graph: Graph) -> tuple:
+    """A hashable key of a graph's structure: input avals, primitives, params and
+    wiring (variable identity does not matter). Two graphs with equal keys
+    compute the same function; ``hash(graph_key(g))`` is its structural hash."""
+    ids = {id(v): i for i, v in enumerate(graph.in_vars)}
+
+    def ref(x):
+        return ids.get(id(x), ("free", id(x))) if type(x) is Var else literal_key(x)
+
+    eqns = []
+    for e in graph.equations:
+        eqns.append((e.primitive, tuple(ref(x) for x in e.inputs), tuple(e.params.items()),
+                     tuple(v.aval for v in e.outputs)))
+        for v in e.outputs:
+            ids[id(v)] = len(ids)
+    return (tuple(v.aval for v in graph.in_vars), tuple(eqns),
+            tuple(ref(v) for v in graph.out_vars))
 
 
 class IRTypeError(TypeError):
@@ -225,7 +284,6 @@ def typecheck(graph: Graph | ClosedGraph) -> None:
     Raises:
       IRTypeError: naming the offending equation and its source line.
     """
-    from fx.printer import print_equation
     if isinstance(graph, ClosedGraph):
         graph = graph.graph
     defined = set()
@@ -238,10 +296,8 @@ def typecheck(graph: Graph | ClosedGraph) -> None:
             if isinstance(x, Var) and id(x) not in defined:
                 raise IRTypeError(f"variable {x} used before it is defined in\n  "
                                   f"{print_equation(eqn)}  (at {eqn.source_info})")
-        for p in eqn.params.values():
-            for sub in (p if isinstance(p, tuple) else (p,)):
-                if isinstance(sub, (Graph, ClosedGraph)):
-                    typecheck(sub)
+        for sub in subgraphs(eqn):
+            typecheck(sub)
         if eqn.primitive.abstract_eval is not None:
             avals = [x.aval for x in eqn.inputs]
             out = eqn.primitive.abstract_eval(*avals, **eqn.params)
@@ -259,3 +315,86 @@ def typecheck(graph: Graph | ClosedGraph) -> None:
     for v in graph.out_vars:
         if isinstance(v, Var) and id(v) not in defined:
             raise IRTypeError(f"output variable {v} is never defined")
+
+
+# --- the printer: a stable, jaxpr-like text form ----------------------------------------
+# Variables are named a, b, ..., z, ba, bb, ... in order of definition, so the
+# text depends only on the graph's structure (golden tests compare it).
+# Sub-graphs held in params are printed indented, each with its own names.
+def _name(i: int) -> str:
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    s = ""
+    while True:
+        s = letters[i % 26] + s
+        i //= 26
+        if i == 0:
+            return s
+
+
+class _Namer:
+    def __init__(self):
+        self.names = {}
+
+    def define(self, v) -> str:
+        name = self.names[id(v)] = _name(len(self.names))
+        return f"{name}:{v.aval.str_short()}"
+
+    def __call__(self, x) -> str:
+        if isinstance(x, Literal):
+            val = x.val
+            if isinstance(val, np.ndarray):
+                val = val.item() if val.ndim == 0 else val
+            if isinstance(val, (bool, np.bool_)):
+                return str(bool(val))
+            return f"{val}:{x.aval.str_short()}"
+        return self.names.get(id(x), "?")
+
+
+def _fmt_param(value, indent: int) -> str:
+    if isinstance(value, (Graph, ClosedGraph)):
+        text = print_graph(value.graph if isinstance(value, ClosedGraph) else value,
+                           n_consts=len(value.consts) if isinstance(value, ClosedGraph) else 0,
+                           indent=indent + 4)
+        return "\n" + text
+    if isinstance(value, tuple) and value and all(isinstance(v, (Graph, ClosedGraph)) for v in value):
+        return "(" + "".join(_fmt_param(v, indent) for v in value) + ")"  # cond/switch branches
+    if isinstance(value, np.dtype):
+        return value.name
+    if isinstance(value, type) and issubclass(value, np.generic):
+        return np.dtype(value).name
+    if callable(value) and hasattr(value, "__name__"):
+        return value.__name__
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+def _eqn_text(eqn, namer: _Namer, indent: int) -> str:
+    ins = " ".join(namer(x) for x in eqn.inputs)
+    outs = " ".join(namer.define(v) for v in eqn.outputs) or "_"
+    params = ""
+    if eqn.params:
+        items = ", ".join(f"{k}={_fmt_param(v, indent)}" for k, v in eqn.params.items())
+        params = f"[{items}]"
+    return f"{' ' * indent}{outs} = {eqn.primitive.name}{params} {ins}".rstrip()
+
+
+def print_equation(eqn) -> str:
+    """One equation, with its inputs named by position (for error messages)."""
+    namer = _Namer()
+    for x in eqn.inputs:
+        if isinstance(x, Var) and id(x) not in namer.names:
+            namer.define(x)
+    return _eqn_text(eqn, namer, 0)
+
+
+def print_graph(graph: Graph, n_consts: int = 0, indent: int = 0) -> str:
+    """Return the jaxpr-like text of ``graph``; the first ``n_consts`` inputs are constants."""
+    namer = _Namer()
+    pad = " " * indent
+    consts = " ".join(namer.define(v) for v in graph.in_vars[:n_consts])
+    ins = " ".join(namer.define(v) for v in graph.in_vars[n_consts:])
+    lines = [f"{pad}{{ lambda {consts}; {ins}. let"]
+    for eqn in graph.equations:
+        lines.append(_eqn_text(eqn, namer, indent + 4))
+    outs = " ".join(namer(v) for v in graph.out_vars)
+    lines.append(f"{pad}  in ({outs},) }}" if len(graph.out_vars) == 1 else f"{pad}  in ({outs}) }}")
+    return "\n".join(lines)

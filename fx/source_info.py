@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import sys
+from contextlib import contextmanager
 
 from fx.ir import SourceInfo
 
@@ -23,8 +24,18 @@ def _is_internal(code) -> bool:
     return hit
 
 
+class CurrentSource:
+    """The source line of the equation an Interpreter is re-binding (None when
+    ops come from the user's code directly)."""
+    info: SourceInfo | None = None
+
+
 def user_frame_info(depth: int = 2) -> SourceInfo | None:
-    """Return the SourceInfo of the innermost frame that is the user's code."""
+    """Return the SourceInfo of the innermost frame that is the user's code, or,
+    while an Interpreter re-binds a graph's equation (a transformation of a
+    traced graph), that equation's own source line."""
+    if CurrentSource.info is not None:
+        return CurrentSource.info
     f = sys._getframe(depth)
     while f is not None:
         code = f.f_code
@@ -34,8 +45,24 @@ def user_frame_info(depth: int = 2) -> SourceInfo | None:
     return None
 
 
-def add_internal_dir(path: str) -> None:
-    """Treat files under ``path`` as library code (tests use it for helpers)."""
-    global _INTERNAL_DIRS
-    _INTERNAL_DIRS = _INTERNAL_DIRS + (os.path.abspath(path) + os.sep,)
-    _is_internal_cache.clear()
+@contextmanager
+def equation_source(info: SourceInfo | None):
+    """While the block runs, ops report ``info`` as their user line (an
+    Interpreter re-binding an equation keeps the line it was written at)."""
+    prev = CurrentSource.info
+    CurrentSource.info = info
+    try:
+        yield
+    finally:
+        CurrentSource.info = prev
+
+
+def with_user_line(err: Exception, depth: int = 3) -> Exception:
+    """``err`` (an fxjax typed error) with the user's line appended to its
+    message, once: an error of the same class, marked as located."""
+    if getattr(err, "_fx_located", False):
+        return err
+    src = user_frame_info(depth)
+    new = type(err)(f"{err}\n  at {src}" if src else str(err))
+    new._fx_located = True
+    return new

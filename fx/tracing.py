@@ -25,9 +25,10 @@ from jax import tree_util
 from fx.core import Tracer, Trace, get_aval, new_main, full_raise
 from fx.errors import FxError
 from fx.ir import ClosedGraph, Equation, Graph, Literal, ShapedArray, Var
-from fx.source_info import user_frame_info
+from fx.passes.dce import dce as _dce_pass
+from fx.source_info import user_frame_info, with_user_line
 
-__all__ = ["make_graph", "GraphTrace", "GraphTracer", "trace_to_graph", "abstractify"]
+__all__ = ["make_graph", "GraphTrace", "GraphTracer", "trace_to_graph"]
 
 
 class GraphTracer(Tracer):
@@ -64,6 +65,10 @@ class GraphTrace(Trace):
     def new_arg(self, aval):
         return GraphTracer(self, aval, Var(aval))
 
+    def equations(self) -> list:
+        """The equations staged so far (in order)."""
+        return self.main.global_data.equations
+
     def pure(self, val):
         builder = self.main.global_data
         t = type(val)
@@ -87,7 +92,7 @@ class GraphTrace(Trace):
         try:
             out = primitive.rule("abstract_eval")(*avals_in, **params)
         except FxError as e:
-            raise _with_source(e) from None
+            raise with_user_line(e) from None
         src = user_frame_info(3)
         if primitive.multiple_results:
             outs = [GraphTracer(self, a, Var(a)) for a in out]
@@ -101,27 +106,24 @@ class GraphTrace(Trace):
         return o
 
 
-def _with_source(e):
-    if getattr(e, "_fx_located", False):
-        return e
-    src = user_frame_info(3)
-    new = type(e)(f"{e}\n  at {src}" if src else str(e))
-    new._fx_located = True
-    return new
-
-
-def abstractify(x) -> ShapedArray:
-    return get_aval(x)
-
-
-def trace_to_graph(fn: Callable, in_avals: Sequence[ShapedArray]) -> tuple[Graph, list]:
+def trace_to_graph(fn: Callable, in_avals: Sequence[ShapedArray],
+                   dynamic: bool = True) -> tuple[Graph, list]:
     """Trace ``fn`` (flat arrays in, flat list out) on ``in_avals``.
+
+    Args:
+      fn: the flat function.
+      in_avals: the avals of its arguments.
+      dynamic: stage every op (``make_graph``). With False the staging trace
+        sits where the stack is now and records only the ops that touch its
+        own tracers (what depends on the inputs): ops on other values run as
+        usual, and the values they produce that the graph reads become its
+        constants (``linearize`` stages the tangent computation this way).
 
     Returns:
       (graph, consts): the graph's first ``len(consts)`` in_vars are the constants.
     """
     builder = _Builder()
-    with new_main(GraphTrace, builder, dynamic=True) as main:
+    with new_main(GraphTrace, builder, dynamic=dynamic) as main:
         trace = main.trace
         in_tracers = [trace.new_arg(a) for a in in_avals]
         outs = fn(*in_tracers)
@@ -155,6 +157,7 @@ def make_graph(fun: Callable, static_argnums: int | Sequence[int] = (), dce: boo
     if isinstance(static_argnums, int):
         static_argnums = (static_argnums,)
     static_argnums = tuple(static_argnums)
+    run_dce = dce
 
     @functools.wraps(fun)
     def traced(*args, **kwargs):
@@ -174,9 +177,8 @@ def make_graph(fun: Callable, static_argnums: int | Sequence[int] = (), dce: boo
 
         graph, consts = trace_to_graph(flat_fun, in_avals)
         closed = ClosedGraph(graph, consts, in_tree, out_tree_box[0])
-        if dce:
-            from fx.passes.dce import dce as _dce
-            closed = _dce(closed)
+        if run_dce:
+            closed = _dce_pass(closed)
         return closed
 
     return traced

@@ -25,7 +25,7 @@ from typing import Any, Callable, Iterable, NamedTuple, Union
 import numpy as np
 
 import primitives.numpy as fnp
-from fx.core import Tracer
+from fx import Tracer
 from optim import tree as otree
 from optim.base import GradientTransformationExtraArgs, is_schedule, with_extra_args_support
 

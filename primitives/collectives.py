@@ -6,7 +6,7 @@ distribution work, by ``shard_map``/``pmap``); ``fx.axis_env`` records it.
 Each collective is a ``CollectivePrimitive``: its ``bind`` looks the names up
 (a name no mapping binds raises ``fx.errors.UnboundAxisError``, eager or
 traced) and hands the op to the trace implementing the innermost of its axes.
-Under vmap that trace's batch rule sees the axis (``batch_with_axis``): when
+Under vmap that trace's ``axis_batch`` rule sees the axis: when
 the op names the vmap's axis it reduces/gathers over the batch dimension (the
 result is unbatched, as in JAX: every lane holds the sum), and otherwise it
 is elementwise in the batch dimension. A tuple of names is resolved from the
@@ -38,12 +38,14 @@ import numpy as np
 import jax
 from jax import lax
 
-from fx.axis_env import axis_size as env_axis_size, innermost_frame, lookup, unbound_error
-from fx.core import Primitive, find_top_trace, full_lower, full_raise, get_aval
+from fx.axis_env import axis_size as env_axis_size, lookup, unbound_error
+from fx.ad import deflinear, zeros
+from fx.batching import bdim_at_front, moveaxis
+from fx.dtypes import is_float
+from fx.core import Primitive, get_aval
 from fx.errors import ShapeError
 from fx.ir import ShapedArray
-from primitives._rules import (NUMBER, bdim_to_front, check_kind, is_zero, moveaxis,
-                               zeros_like_aval)
+from primitives._rules import NUMBER, check_kind
 from primitives.elementwise import add, convert_element_type, div, mul, select_n
 from primitives.indexing import GatherDimensionNumbers, gather
 from primitives.reductions import reduce_max, reduce_min, reduce_sum
@@ -59,26 +61,23 @@ __all__ = ["psum", "pmean", "pmax", "pmin", "all_gather", "psum_scatter", "pperm
 class CollectivePrimitive(Primitive):
     """A primitive whose ``axes`` param names mapped axes.
 
-    ``bind`` checks the names are bound, validates the operands (abstract eval,
-    so errors are typed even eagerly) and makes sure the trace implementing
-    the innermost named axis processes the op, even when no operand is one of
-    its tracers (``psum(1, 'i')``, ``axis_index('i')``).
+    ``bind`` checks the names are bound and validates the operands (abstract
+    eval, so errors are typed even eagerly); its ``axis_names`` rule (the
+    ``axes`` param) lets ``Primitive.bind`` hand the op to the trace
+    implementing the innermost named axis, even when no operand is one of its
+    tracers (``psum(1, 'i')``, ``axis_index('i')``). Batch rules are
+    ``axis_batch`` rules: they see the vmap's axis.
     """
-    batch_with_axis = True
+
+    def __init__(self, name: str, multiple_results: bool = False):
+        super().__init__(name, multiple_results)
+        self.def_axis_names(lambda *, axes, **_: axes)
 
     def bind(self, *args, **params):
-        axes = params["axes"]
-        for name in axes:
+        for name in params["axes"]:
             if lookup(name) is None:
                 raise unbound_error(self.name, name)
         self.rule("abstract_eval")(*[get_aval(a) for a in args], **params)
-        frame = innermost_frame(axes)
-        if frame.main is not None and frame.main.alive:
-            top = find_top_trace(args)
-            if frame.main.level > top.main.level:
-                trace = frame.main.trace
-                out = trace.process_primitive(self, [full_raise(trace, a) for a in args], params)
-                return [full_lower(o) for o in out] if self.multiple_results else full_lower(out)
         return super().bind(*args, **params)
 
 
@@ -121,12 +120,6 @@ def _lowering(op: str, lax_fn, *args, axes, **params):
             f"distribution primitives.") from None
 
 
-def _linear_jvp(prim: Primitive, primals, tangents, **params):
-    (x,), (t,) = primals, tangents
-    out = prim.bind(x, **params)
-    return out, t if is_zero(t) else prim.bind(t, **params)
-
-
 def _axis_aval(op: str, kinds: str, x: ShapedArray, *, axes, **_) -> ShapedArray:
     check_kind(op, (x,), kinds)
     env_axis_size(axes, op)
@@ -161,7 +154,7 @@ def _reduction_collective(name: str, lax_fn, reduce_fn, unbatched_fn) -> Collect
     p = CollectivePrimitive(name)
     p.def_abstract_eval(partial(_axis_aval, name, NUMBER))
     p.def_lowering(partial(_lowering, name, lax_fn))
-    p.def_batch(partial(_reduction_batch, p, reduce_fn, unbatched_fn))
+    p.def_axis_batch(partial(_reduction_batch, p, reduce_fn, unbatched_fn))
     return p
 
 
@@ -173,7 +166,7 @@ def _reduce_tree(prim, x, axis_name, axis_index_groups, op):
 
 # --- psum ---
 psum_p = _reduction_collective("psum", lax.psum, reduce_sum, lambda x, n: mul(x, n))
-psum_p.def_jvp(partial(_linear_jvp, psum_p))
+deflinear(psum_p)
 
 
 @psum_p.def_transpose
@@ -219,7 +212,7 @@ def pmean(x, axis_name, *, axis_index_groups=None):
 
     def mean(v):
         s = psum(v, axis_name)
-        if get_aval(s).dtype.kind not in "fc" and get_aval(s).dtype.name != "bfloat16":
+        if not is_float(get_aval(s)):
             s = convert_element_type(s, np.float32)
         return div(s, float(n))
 
@@ -243,7 +236,7 @@ def _all_gather_aval(x, *, axes, axis, tiled):
 
 all_gather_p.def_lowering(lambda x, *, axes, axis, tiled: _lowering(
     "all_gather", lax.all_gather, x, axes=axes, axis=axis, tiled=tiled))
-all_gather_p.def_jvp(partial(_linear_jvp, all_gather_p))
+deflinear(all_gather_p)
 
 
 @all_gather_p.def_transpose
@@ -263,7 +256,7 @@ def _split_axis(x, axis: int, n: int):
     return reshape(x, shape[:axis] + (n, shape[axis] // n) + shape[axis + 1:])
 
 
-@all_gather_p.def_batch
+@all_gather_p.def_axis_batch
 def _all_gather_batch(args, bdims, *, axis_name, axis_size, axes, axis, tiled):
     (x,), (d,) = args, bdims
     if axis_name not in axes:
@@ -272,7 +265,7 @@ def _all_gather_batch(args, bdims, *, axis_name, axis_size, axes, axis, tiled):
         x = moveaxis(x, d, 0)
         return all_gather_p.bind(x, axes=axes, axis=axis + 1, tiled=tiled), 0
     _single_axis("all_gather", axes)
-    out = moveaxis(bdim_to_front(x, d, axis_size), 0, axis)  # the lanes, stacked at `axis`
+    out = moveaxis(bdim_at_front(x, d, axis_size), 0, axis)  # the lanes, stacked at `axis`
     return (_merge_axes(out, axis) if tiled else out), None
 
 
@@ -316,7 +309,7 @@ def _psum_scatter_aval(x, *, axes, scatter_dimension, tiled):
 psum_scatter_p.def_lowering(lambda x, *, axes, scatter_dimension, tiled: _lowering(
     "psum_scatter", lax.psum_scatter, x, axes=axes, scatter_dimension=scatter_dimension,
     tiled=tiled))
-psum_scatter_p.def_jvp(partial(_linear_jvp, psum_scatter_p))
+deflinear(psum_scatter_p)
 
 
 @psum_scatter_p.def_transpose
@@ -324,7 +317,7 @@ def _psum_scatter_transpose(ct, x, *, axes, scatter_dimension, tiled):
     return [all_gather_p.bind(ct, axes=axes, axis=scatter_dimension, tiled=tiled)]
 
 
-@psum_scatter_p.def_batch
+@psum_scatter_p.def_axis_batch
 def _psum_scatter_batch(args, bdims, *, axis_name, axis_size, axes, scatter_dimension, tiled):
     (x,), (d,) = args, bdims
     s = scatter_dimension
@@ -367,7 +360,7 @@ def _ppermute_aval(x, *, axes, perm):
 
 ppermute_p.def_lowering(lambda x, *, axes, perm: _lowering(
     "ppermute", lambda v, name: lax.ppermute(v, name, perm), x, axes=axes))
-ppermute_p.def_jvp(partial(_linear_jvp, ppermute_p))
+deflinear(ppermute_p)
 
 
 @ppermute_p.def_transpose
@@ -375,13 +368,13 @@ def _ppermute_transpose(ct, x, *, axes, perm):
     return [ppermute_p.bind(ct, axes=axes, perm=tuple((t, s) for s, t in perm))]
 
 
-@ppermute_p.def_batch
+@ppermute_p.def_axis_batch
 def _ppermute_batch(args, bdims, *, axis_name, axis_size, axes, perm):
     (x,), (d,) = args, bdims
     if axis_name not in axes:
         return ppermute_p.bind(x, axes=axes, perm=perm), d
     _single_axis("ppermute", axes)
-    x = bdim_to_front(x, d, axis_size)
+    x = bdim_at_front(x, d, axis_size)
     src = np.zeros((axis_size, 1), np.int32)
     got = np.zeros((axis_size,), bool)
     for s, t in perm:  # a static table of size axis_size (no per-lane ops)
@@ -392,7 +385,7 @@ def _ppermute_batch(args, bdims, *, axis_name, axis_size, axes, perm):
     out = gather(x, src, dnums, (1,) + shape[1:], mode="promise_in_bounds")
     if not got.all():  # lanes no one sends to get zeros
         mask = broadcast_in_dim(got, shape, (0,))
-        out = select_n(mask, zeros_like_aval(get_aval(out)), out)
+        out = select_n(mask, zeros(get_aval(out)), out)
     return out, 0
 
 
@@ -434,7 +427,7 @@ def _all_to_all_aval(x, *, axes, split_axis, concat_axis, tiled):
 all_to_all_p.def_lowering(lambda x, *, axes, split_axis, concat_axis, tiled: _lowering(
     "all_to_all", lambda v, name: lax.all_to_all(v, name, split_axis, concat_axis, tiled=tiled),
     x, axes=axes))
-all_to_all_p.def_jvp(partial(_linear_jvp, all_to_all_p))
+deflinear(all_to_all_p)
 
 
 @all_to_all_p.def_transpose
@@ -443,7 +436,7 @@ def _all_to_all_transpose(ct, x, *, axes, split_axis, concat_axis, tiled):
                               tiled=tiled)]
 
 
-@all_to_all_p.def_batch
+@all_to_all_p.def_axis_batch
 def _all_to_all_batch(args, bdims, *, axis_name, axis_size, axes, split_axis, concat_axis,
                       tiled):
     (x,), (d,) = args, bdims
@@ -454,7 +447,7 @@ def _all_to_all_batch(args, bdims, *, axis_name, axis_size, axes, split_axis, co
         return all_to_all_p.bind(moveaxis(x, d, 0), axes=axes, split_axis=split_axis + 1,
                                  concat_axis=concat_axis + 1, tiled=tiled), 0
     _single_axis("all_to_all", axes)
-    x = bdim_to_front(x, d, axis_size)  # (source lane k, *lane dims)
+    x = bdim_at_front(x, d, axis_size)  # (source lane k, *lane dims)
     s = split_axis
     if tiled:  # split dimension -> (destination lane j, block)
         x = _split_axis(x, 1 + s, axis_size)
@@ -492,7 +485,7 @@ def _axis_index_aval(*, axes):
 axis_index_p.def_lowering(lambda *, axes: _lowering("axis_index", lax.axis_index, axes=axes))
 
 
-@axis_index_p.def_batch
+@axis_index_p.def_axis_batch
 def _axis_index_batch(args, bdims, *, axis_name, axis_size, axes):
     if axis_name not in axes:
         return axis_index_p.bind(axes=axes), None

@@ -28,11 +28,15 @@ import numpy as np
 import jax
 from jax import lax
 
-from fx.core import Primitive, UndefinedPrimal, get_aval
+from fx.ad import UndefinedPrimal, bilinear_jvp, zeros
+from fx.core import Primitive, get_aval
 from fx.errors import FxTypeError, ShapeError
 from fx.ir import ShapedArray
-from primitives._rules import BOOL, NUMBER, bilinear_jvp, check_kind, fmt_avals, zeros_like_aval
+from primitives._rules import BOOL, NUMBER, check_kind, fmt_avals
 from primitives.linalg import canonical_preferred, canonicalize_precision
+from primitives.elementwise import convert_element_type
+from primitives.shape import reshape
+from primitives.shape import rev
 
 __all__ = ["conv_general_dilated", "conv_general_dilated_p"]
 
@@ -51,7 +55,6 @@ def _take(shape, perm) -> tuple:
 def _reshape_axis_into(src: int, dst: int, x):
     """Merge axis ``src`` of ``x`` into axis ``dst`` (numbered after ``src`` is
     removed), ``src`` becoming the major part."""
-    from primitives.shape import reshape
     shape = get_aval(x).shape
     perm = [i for i in range(len(shape)) if i != src]
     perm.insert(dst, src)
@@ -62,7 +65,6 @@ def _reshape_axis_into(src: int, dst: int, x):
 
 def _reshape_axis_out_of(src: int, size1: int, x):
     """Split axis ``src`` of ``x`` into ``(size1, shape[src] // size1)``."""
-    from primitives.shape import reshape
     shape = list(get_aval(x).shape)
     shape[src:src + 1] = [size1, shape[src] // size1]
     return reshape(x, shape)
@@ -210,8 +212,6 @@ def _conv_transpose_lhs(ct, lhs_aval: ShapedArray, rhs, *, window_strides, paddi
                         precision, preferred_element_type):
     """Cotangent of lhs: ct convolved with the spatially flipped kernel, with
     the kernel's in/out features swapped (groups moved to its output axis)."""
-    from primitives.elementwise import convert_element_type
-    from primitives.shape import rev
     lhs_spec, rhs_spec, out_spec = dimension_numbers
     rhs_shape = get_aval(rhs).shape
     groups = max(feature_group_count, batch_group_count)
@@ -242,9 +242,8 @@ def _conv_transpose_rhs(ct, lhs, rhs_aval: ShapedArray, *, window_strides, paddi
                         precision, preferred_element_type):
     """Cotangent of rhs: lhs convolved with ct (batch and feature roles
     swapped; feature groups become batch groups and vice versa)."""
-    from primitives.elementwise import convert_element_type
     if get_aval(ct).size == 0:  # avoid a degenerate conv with an empty kernel
-        return zeros_like_aval(rhs_aval)
+        return zeros(rhs_aval)
     lhs_spec, rhs_spec, out_spec = dimension_numbers
     lhs_aval = get_aval(lhs)
     trans_dnums = ConvDimensionNumbers(_spec_transpose(lhs_spec), _spec_transpose(out_spec),
@@ -294,7 +293,7 @@ def _conv_general_dilated_batch(args, bdims, **params):
         unbatched = [a.update(shape=tuple(s for i, s in enumerate(a.shape) if i != d))
                      if d is not None else a for a, d in ((lhs_a, lhs_bdim), (rhs_a, rhs_bdim))]
         out_aval = _conv_general_dilated_aval(*unbatched, **params)
-        return zeros_like_aval(out_aval.update(shape=(0,) + out_aval.shape)), 0
+        return zeros(out_aval.update(shape=(0,) + out_aval.shape)), 0
     bind = conv_general_dilated_p.bind
     if lhs_bdim is not None and rhs_bdim is not None:
         if bgc > 1:

@@ -17,20 +17,20 @@ Example::
 from __future__ import annotations
 
 import builtins
-import functools
 from functools import partial
 
 import numpy as np
-import jax
 from jax import lax, tree_util
 
-from fx.core import Primitive, UndefinedPrimal, Zero, canonical_dtype, get_aval
+from fx.ad import (UndefinedPrimal, Zero, defjvp, defjvp_zero, deflinear, deftranspose, fit,
+                   instantiate_zero, tangent_aval, zeros)
+from fx.batching import broadcasting_batch, defbroadcasting, moveaxis
+from fx.core import Primitive, canonical_dtype, get_aval
+from fx.dtypes import is_float, kind
 from fx.errors import FxTypeError, ShapeError
 from fx.ir import ShapedArray
-from primitives._rules import (ANY, FLOAT, INT, INT_OR_BOOL, NUMBER, batch_size,
-                               bdim_to_front, coerce_lowering, compare_aval, fmt_avals,
-                               instantiate, is_zero, moveaxis, nary_aval, zero_tangent_aval,
-                               zeros_like_aval)
+from primitives._rules import (ANY, FLOAT, INT, INT_OR_BOOL, NUMBER, check_kind, coerce_lowering,
+                               compare_aval, fmt_avals, is_weak, nary_aval)
 
 __all__ = [
     "add", "sub", "mul", "div", "rem", "neg", "abs", "sign", "max", "min", "integer_pow",
@@ -49,44 +49,21 @@ __all__ = [
 REAL = "f"          # real floating point only (floor, erf, atan2, ...)
 SIGNED = "ifc"      # abs: no unsigned, no bool
 ORDERED = "iufb"    # lt/le/gt/ge, clamp: everything but complex
-_KIND_WORDS = {"f": "floating-point", "c": "complex", "i": "signed integer",
-               "u": "unsigned integer", "b": "boolean"}
 
 
 # ============================ rule helpers =====================================
-def kind_of(dtype) -> str:
-    """numpy's dtype kind letter, with bfloat16 (and other ml_dtypes floats) as 'f'."""
-    dtype = np.dtype(dtype)
-    if dtype.kind == "V" and jax.dtypes.issubdtype(dtype, np.floating):
-        return "f"
-    return dtype.kind
-
-
-def is_inexact(aval: ShapedArray) -> bool:
-    return kind_of(aval.dtype) in "fc"
-
-
-def check_kinds(op: str, avals, kinds: str) -> None:
-    """Raise FxTypeError unless every aval's dtype kind is one of ``kinds``."""
-    for a in avals:
-        if kind_of(a.dtype) not in kinds:
-            want = " or ".join(_KIND_WORDS[k] for k in kinds if k in _KIND_WORDS)
-            raise FxTypeError(f"{op} requires {want} operands, got {fmt_avals(avals)}. "
-                              f"Fix: convert with convert_element_type / .astype(...) first.")
-
-
 def _nary_aval(op, kinds, *avals, **params):
-    check_kinds(op, avals, kinds)
+    check_kind(op, avals, kinds)
     return nary_aval(op, ANY, *avals)
 
 
 def _compare_aval(op, kinds, *avals, **params):
-    check_kinds(op, avals, kinds)
+    check_kind(op, avals, kinds)
     return compare_aval(op, ANY, *avals)
 
 
 def _unop_aval(op, kinds, x, **params):
-    check_kinds(op, (x,), kinds)
+    check_kind(op, (x,), kinds)
     return x
 
 
@@ -99,15 +76,11 @@ def unop(name: str, kinds: str, lax_fn) -> Primitive:
     return p
 
 
-def _is_weak(x) -> bool:
-    return type(x) in (bool, int, float, complex) or bool(getattr(jax.typeof(x), "weak_type", 0))
-
-
 def strict_coerce_lowering(lax_fn, *args, **params):
     """``coerce_lowering`` for weak operands only: strong operands of different
     dtypes reach lax unchanged, which rejects them, so an eager call raises the
     same FxTypeError (from the abstract eval) as a traced one."""
-    if len({np.dtype(a.dtype) for a in args if not _is_weak(a)}) > 1:
+    if len({np.dtype(a.dtype) for a in args if not is_weak(a)}) > 1:
         return lax_fn(*args, **params)
     return coerce_lowering(lax_fn, *args, **params)
 
@@ -127,129 +100,9 @@ def bind_accuracy(prim: Primitive, x, accuracy):
     return prim.bind(x) if accuracy is None else prim.bind(x, accuracy=accuracy)
 
 
-def fit(t, aval: ShapedArray):
-    """Give a tangent/cotangent term ``aval``'s dtype and shape (rank-0 terms are broadcast)."""
-    from primitives.shape import broadcast_in_dim
-    t_aval = get_aval(t)
-    if t_aval.dtype != aval.dtype:
-        t = convert_element_type(t, aval.dtype)
-    if t_aval.shape != aval.shape:
-        t = broadcast_in_dim(t, aval.shape, ())
-    return t
-
-
-def _jvp_nary(prim, rules, primals, tangents, **params):
-    ans = prim.bind(*primals, **params)
-    t_aval = zero_tangent_aval(get_aval(ans))
-    if not is_inexact(t_aval):
-        return ans, Zero(t_aval)
-    terms = [fit(rule(t, ans, *primals, **params), t_aval)
-             for rule, x, t in zip(rules, primals, tangents)
-             if rule is not None and not is_zero(t) and is_inexact(get_aval(x))]
-    if not terms:
-        return ans, Zero(t_aval)
-    return ans, functools.reduce(add, terms)
-
-
-def defjvp(prim: Primitive, *rules) -> None:
-    """jvp from one rule per operand: ``rule(t, ans, *primals, **params)`` gives
-    that operand's (linear in ``t``) contribution; None = not differentiable.
-    Contributions of symbolic-zero tangents and of integer operands are skipped;
-    integer outputs get Zero."""
-    prim.def_jvp(partial(_jvp_nary, prim, rules))
-
-
 def defjvp_unop(prim: Primitive, derivative) -> None:
     """jvp of a unary op: ``t * derivative(ans, x, **params)``."""
     defjvp(prim, lambda t, ans, x, **params: mul(t, derivative(ans, x, **params)))
-
-
-def _jvp_zero(prim, primals, tangents, **params):
-    ans = prim.bind(*primals, **params)
-    return ans, Zero(zero_tangent_aval(get_aval(ans)))
-
-
-def defjvp_zero(prim: Primitive) -> None:
-    """Piecewise-constant / integer-valued op: the output tangent is a symbolic Zero."""
-    prim.def_jvp(partial(_jvp_zero, prim))
-
-
-def _jvp_linear(prim, primals, tangents, **params):
-    ans = prim.bind(*primals, **params)
-    t_aval = zero_tangent_aval(get_aval(ans))
-    if not is_inexact(t_aval) or all(is_zero(t) for t in tangents):
-        return ans, Zero(t_aval)
-    return ans, prim.bind(*[instantiate(t) for t in tangents], **params)
-
-
-def defjvp_linear(prim: Primitive) -> None:
-    """jvp of an op linear in all its operands: apply it to the tangents."""
-    prim.def_jvp(partial(_jvp_linear, prim))
-
-
-def unbroadcast(ct, aval: ShapedArray):
-    """The cotangent of an operand of ``aval`` from the output's ``ct``: summed
-    when the operand was a broadcast rank-0 value, cast to the operand's dtype."""
-    if get_aval(ct).shape != aval.shape:
-        from primitives.reductions import reduce_sum  # lazy: reductions imports us
-        ct = reduce_sum(ct, tuple(range(get_aval(ct).ndim)))
-    if get_aval(ct).dtype != aval.dtype:
-        ct = convert_element_type(ct, aval.dtype, weak_type=aval.weak_type)
-    return ct
-
-
-def _transpose_linear(ct_fns, ct, *operands, **params):
-    return [unbroadcast(f(ct, *operands, **params), x.aval)
-            if f is not None and isinstance(x, UndefinedPrimal) else None
-            for x, f in zip(operands, ct_fns)]
-
-
-def deftranspose(prim: Primitive, *ct_fns) -> None:
-    """Transpose from one function per operand: ``f(ct, *operands, **params)``
-    gives that operand's cotangent when it is the linear (UndefinedPrimal) one;
-    None = the op is not linear in it."""
-    prim.def_transpose(partial(_transpose_linear, ct_fns))
-
-
-def _example_shape(aval, bdim):
-    return aval.shape if bdim is None else aval.shape[:bdim] + aval.shape[bdim + 1:]
-
-
-def _batch(prim, full, args, bdims, **params):
-    avals = [get_aval(x) for x in args]
-    batched = {(a.ndim, d) for a, d in zip(avals, bdims) if d is not None}
-    if len(batched) == 1 and all(d is not None or (a.ndim == 0 and i not in full)
-                                 for i, (a, d) in enumerate(zip(avals, bdims))):
-        return prim.bind(*args, **params), batched.pop()[1]
-    from primitives.shape import broadcast_in_dim
-    size = batch_size(args, bdims)
-    out_shape = builtins.max((_example_shape(a, d) for a, d in zip(avals, bdims)), key=len)
-    out = []
-    for i, (x, a, d) in enumerate(zip(args, avals, bdims)):
-        example_scalar = a.ndim == (d is not None)
-        if d is None and example_scalar and i not in full:
-            out.append(x)  # an unbatched scalar broadcasts by itself
-        elif example_scalar and out_shape:
-            out.append(broadcast_in_dim(x, (size,) + out_shape, () if d is None else (0,)))
-        else:
-            out.append(bdim_to_front(x, d, size))
-    return prim.bind(*out, **params), 0
-
-
-def batch_elementwise(prim, args, bdims, **params):
-    """Batch rule of elementwise ops. When every batched operand has the same
-    rank and batch axis and the unbatched ones are rank-0, the op runs as is;
-    otherwise batch axes go to the front, unbatched non-scalars are broadcast
-    and batched per-example scalars are broadcast to the per-example output shape."""
-    return _batch(prim, frozenset(), args, bdims, **params)
-
-
-def defbatch(prim: Primitive, full=()) -> None:
-    """Register the elementwise batch rule; ``full`` lists the operands that may
-    not be scalars when the output is not (select_n's cases, clamp's operand):
-    those are always given the full batched output shape."""
-    prim.def_batch(partial(_batch, prim, frozenset(full)) if full else
-                   partial(batch_elementwise, prim))
 
 
 def _dtype_param(dtype) -> np.dtype:
@@ -261,7 +114,7 @@ def _dtype_param(dtype) -> np.dtype:
 add_p = naryop("add", NUMBER, lax.add)
 defjvp(add_p, lambda t, ans, x, y: t, lambda t, ans, x, y: t)
 deftranspose(add_p, lambda ct, x, y: ct, lambda ct, x, y: ct)
-defbatch(add_p)
+defbroadcasting(add_p)
 
 
 def add(x, y):
@@ -273,7 +126,7 @@ def add(x, y):
 sub_p = naryop("sub", NUMBER, lax.sub)
 defjvp(sub_p, lambda t, ans, x, y: t, lambda t, ans, x, y: neg(t))
 deftranspose(sub_p, lambda ct, x, y: ct, lambda ct, x, y: neg(ct))
-defbatch(sub_p)
+defbroadcasting(sub_p)
 
 
 def sub(x, y):
@@ -285,7 +138,7 @@ def sub(x, y):
 mul_p = naryop("mul", NUMBER, lax.mul)
 defjvp(mul_p, lambda t, ans, x, y: mul(t, y), lambda t, ans, x, y: mul(x, t))
 deftranspose(mul_p, lambda ct, x, y: mul(ct, y), lambda ct, x, y: mul(x, ct))
-defbatch(mul_p)
+defbroadcasting(mul_p)
 
 
 def mul(x, y):
@@ -298,7 +151,7 @@ div_p = naryop("div", NUMBER, lax.div)
 defjvp(div_p, lambda t, ans, x, y: div(t, y),
        lambda t, ans, x, y: mul(mul(neg(t), x), integer_pow(y, -2)))
 deftranspose(div_p, lambda ct, x, y: div(ct, y), None)
-defbatch(div_p)
+defbroadcasting(div_p)
 
 
 def div(x, y):
@@ -316,7 +169,7 @@ def _trunc(q):
 
 
 defjvp(rem_p, lambda t, ans, x, y: t, lambda t, ans, x, y: mul(neg(t), _trunc(div(x, y))))
-defbatch(rem_p)
+defbroadcasting(rem_p)
 
 
 def rem(x, y):
@@ -326,9 +179,9 @@ def rem(x, y):
 
 # --- neg ---
 neg_p = unop("neg", NUMBER, lax.neg)
-defjvp_linear(neg_p)
+deflinear(neg_p)
 deftranspose(neg_p, lambda ct, x: neg(ct))
-defbatch(neg_p)
+defbroadcasting(neg_p)
 
 
 def neg(x):
@@ -342,15 +195,15 @@ abs_p = Primitive("abs")
 
 @abs_p.def_abstract_eval
 def _abs_aval(x):
-    check_kinds("abs", (x,), SIGNED)
-    if kind_of(x.dtype) == "c":
+    check_kind("abs", (x,), SIGNED)
+    if kind(x.dtype) == "c":
         return x.update(dtype=np.finfo(x.dtype).dtype)
     return x
 
 
 abs_p.def_lowering(lax.abs)
 defjvp_unop(abs_p, lambda ans, x: sign(x))  # real operands (complex abs is not differentiable here)
-defbatch(abs_p)
+defbroadcasting(abs_p)
 
 
 def abs(x):
@@ -361,7 +214,7 @@ def abs(x):
 # --- sign ---
 sign_p = unop("sign", NUMBER, lax.sign)
 defjvp_zero(sign_p)
-defbatch(sign_p)
+defbroadcasting(sign_p)
 
 
 def sign(x):
@@ -381,7 +234,7 @@ def _balanced_eq(x, z, y):
 max_p = naryop("max", ORDERED, lax.max)
 defjvp(max_p, lambda t, ans, x, y: mul(t, _balanced_eq(x, ans, y)),
        lambda t, ans, x, y: mul(t, _balanced_eq(y, ans, x)))
-defbatch(max_p)
+defbroadcasting(max_p)
 
 
 def max(x, y):
@@ -393,7 +246,7 @@ def max(x, y):
 min_p = naryop("min", ORDERED, lax.min)
 defjvp(min_p, lambda t, ans, x, y: mul(t, _balanced_eq(x, ans, y)),
        lambda t, ans, x, y: mul(t, _balanced_eq(y, ans, x)))
-defbatch(min_p)
+defbroadcasting(min_p)
 
 
 def min(x, y):
@@ -407,8 +260,8 @@ integer_pow_p = Primitive("integer_pow")
 
 @integer_pow_p.def_abstract_eval
 def _integer_pow_aval(x, *, y):
-    check_kinds("integer_pow", (x,), NUMBER)
-    if y < 0 and kind_of(x.dtype) in INT:
+    check_kind("integer_pow", (x,), NUMBER)
+    if y < 0 and kind(x.dtype) in INT:
         raise FxTypeError(f"integer_pow: integers cannot be raised to negative powers, got "
                           f"integer_pow({x.str_short()}, {y}). Fix: convert x to a float dtype.")
     return x
@@ -417,7 +270,7 @@ def _integer_pow_aval(x, *, y):
 integer_pow_p.def_lowering(lambda x, *, y: lax.integer_pow(x, y))
 defjvp_unop(integer_pow_p,
             lambda ans, x, *, y: 0.0 if y == 0 else mul(float(y), integer_pow(x, y - 1)))
-defbatch(integer_pow_p)
+defbroadcasting(integer_pow_p)
 
 
 def integer_pow(x, y):
@@ -428,7 +281,7 @@ def integer_pow(x, y):
 # --- square ---
 square_p = unop("square", NUMBER, lax.square)
 defjvp_unop(square_p, lambda ans, x: mul(2.0, x))
-defbatch(square_p)
+defbroadcasting(square_p)
 
 
 def square(x):
@@ -439,7 +292,7 @@ def square(x):
 # --- reciprocal ---
 reciprocal_p = unop("reciprocal", FLOAT, lax.reciprocal)
 defjvp_unop(reciprocal_p, lambda ans, x: neg(integer_pow(x, -2)))
-defbatch(reciprocal_p)
+defbroadcasting(reciprocal_p)
 
 
 def reciprocal(x):
@@ -451,7 +304,7 @@ def reciprocal(x):
 def _comparison(name, kinds, lax_fn):
     p = naryop(name, kinds, lax_fn, compare=True)
     defjvp_zero(p)
-    defbatch(p)
+    defbroadcasting(p)
     return p
 
 
@@ -518,8 +371,8 @@ select_n_p = Primitive("select_n")
 def _select_n_aval(which, *cases):
     if not cases:
         raise FxTypeError("select_n needs at least one case, got none.")
-    check_kinds("select_n `which`", (which,), "biu")
-    if kind_of(which.dtype) == "b" and len(cases) > 2:
+    check_kind("select_n `which`", (which,), "biu")
+    if kind(which.dtype) == "b" and len(cases) > 2:
         raise FxTypeError(f"select_n with a boolean `which` ({which.str_short()}) takes at most "
                           f"2 cases, got {len(cases)}. Fix: use an int32 `which`.")
     if len({c.shape for c in cases}) > 1 or which.shape not in ((), cases[0].shape):
@@ -537,23 +390,23 @@ select_n_p.def_lowering(lambda which, *cases:
 def _select_n_jvp(primals, tangents):
     which, *cases = primals
     ans = select_n(which, *cases)
-    t_aval = zero_tangent_aval(get_aval(ans))
-    if not is_inexact(t_aval) or all(is_zero(t) for t in tangents[1:]):
+    t_aval = tangent_aval(get_aval(ans))
+    if not is_float(t_aval) or all(isinstance(t, Zero) for t in tangents[1:]):
         return ans, Zero(t_aval)
-    return ans, select_n(which, *[fit(instantiate(t), t_aval) for t in tangents[1:]])
+    return ans, select_n(which, *[fit(instantiate_zero(t), t_aval) for t in tangents[1:]])
 
 
 @select_n_p.def_transpose
 def _select_n_transpose(ct, which, *cases):
     if isinstance(which, UndefinedPrimal):
         raise NotImplementedError("select_n is not linear in `which`")
-    zeros = zeros_like_aval(get_aval(ct))
-    return [None] + [select_n(which, *[ct if j == i else zeros for j in range(len(cases))])
+    zero = zeros(get_aval(ct))
+    return [None] + [select_n(which, *[ct if j == i else zero for j in range(len(cases))])
                      if isinstance(c, UndefinedPrimal) else None for i, c in enumerate(cases)]
 
 
-select_n_p.def_batch(lambda args, bdims: _batch(select_n_p, frozenset(range(1, len(args))),
-                                                 args, bdims))  # every case is `full`
+select_n_p.def_batch(lambda args, bdims: broadcasting_batch(  # every case is `full`
+    select_n_p, frozenset(range(1, len(args))), args, bdims))
 
 
 def select_n(which, *cases):
@@ -573,7 +426,7 @@ clamp_p = Primitive("clamp")
 
 @clamp_p.def_abstract_eval
 def _clamp_aval(lo, x, hi):
-    check_kinds("clamp", (lo, x, hi), ORDERED)
+    check_kind("clamp", (lo, x, hi), ORDERED)
     for name, b in (("min", lo), ("max", hi)):
         if b.shape not in ((), x.shape):
             raise ShapeError(f"clamp requires {name}.shape == operand.shape or {name}.shape "
@@ -587,14 +440,14 @@ clamp_p.def_lowering(partial(strict_coerce_lowering, lax.clamp))
 
 def _where(pred, t, aval):
     """``t`` where ``pred``, else 0 (tangent masking; ``t`` broadcast to ``aval``)."""
-    return select_n(pred, zeros_like_aval(aval), fit(t, aval))
+    return select_n(pred, zeros(aval), fit(t, aval))
 
 
 defjvp(clamp_p,
        lambda t, ans, lo, x, hi: _where(bitwise_and(gt(lo, x), lt(lo, hi)), t, get_aval(ans)),
        lambda t, ans, lo, x, hi: _where(bitwise_and(gt(x, lo), lt(x, hi)), t, get_aval(ans)),
        lambda t, ans, lo, x, hi: _where(lt(hi, x), t, get_aval(ans)))
-defbatch(clamp_p, full=(1,))
+defbroadcasting(clamp_p, full=(1,))
 
 
 def clamp(min, x, max):
@@ -607,7 +460,7 @@ def clamp(min, x, max):
 def _bitwise(name, kinds, lax_fn, arity=2):
     p = naryop(name, kinds, lax_fn) if arity == 2 else unop(name, kinds, lax_fn)
     defjvp_zero(p)
-    defbatch(p)
+    defbroadcasting(p)
     return p
 
 
@@ -711,14 +564,14 @@ def _convert_lowering(x, *, new_dtype, weak_type=False):
 def _convert_jvp(primals, tangents, *, new_dtype, weak_type=False):
     (x,), (t,) = primals, tangents
     ans = convert_element_type(x, new_dtype, weak_type)
-    t_aval = zero_tangent_aval(get_aval(ans))
-    if is_zero(t) or not is_inexact(t_aval) or not is_inexact(get_aval(x)):
+    t_aval = tangent_aval(get_aval(ans))
+    if isinstance(t, Zero) or not is_float(t_aval) or not is_float(get_aval(x)):
         return ans, Zero(t_aval)
     return ans, convert_element_type(t, new_dtype)
 
 
 deftranspose(convert_element_type_p, lambda ct, x, **params: ct)  # unbroadcast casts back
-defbatch(convert_element_type_p)
+defbroadcasting(convert_element_type_p)
 
 
 def convert_element_type(x, new_dtype, weak_type=False):
@@ -769,7 +622,7 @@ reduce_precision_p = Primitive("reduce_precision")
 
 @reduce_precision_p.def_abstract_eval
 def _reduce_precision_aval(x, *, exponent_bits, mantissa_bits):
-    check_kinds("reduce_precision", (x,), REAL)
+    check_kind("reduce_precision", (x,), REAL)
     if exponent_bits < 1 or mantissa_bits < 0:
         raise FxTypeError(f"reduce_precision needs exponent_bits >= 1 and mantissa_bits >= 0, "
                           f"got {exponent_bits} and {mantissa_bits}.")
@@ -777,9 +630,9 @@ def _reduce_precision_aval(x, *, exponent_bits, mantissa_bits):
 
 
 reduce_precision_p.def_lowering(lambda x, **params: lax.reduce_precision(x, **params))
-defjvp_linear(reduce_precision_p)
+deflinear(reduce_precision_p)
 deftranspose(reduce_precision_p, lambda ct, x, **params: reduce_precision_p.bind(ct, **params))
-defbatch(reduce_precision_p)
+defbroadcasting(reduce_precision_p)
 
 
 def reduce_precision(operand, exponent_bits, mantissa_bits):
@@ -791,11 +644,11 @@ def reduce_precision(operand, exponent_bits, mantissa_bits):
 # --- stop_gradient ---
 stop_gradient_p = unop("stop_gradient", ANY, lambda x: x)
 defjvp_zero(stop_gradient_p)
-defbatch(stop_gradient_p)
+defbroadcasting(stop_gradient_p)
 
 
 def _stop(x):
-    return stop_gradient_p.bind(x) if is_inexact(get_aval(x)) else x
+    return stop_gradient_p.bind(x) if is_float(get_aval(x)) else x
 
 
 def stop_gradient(x):

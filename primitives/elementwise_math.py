@@ -22,13 +22,15 @@ import math
 import numpy as np
 from jax import lax
 
+from fx.ad import defjvp, defjvp_zero, zeros
+from fx.batching import defbroadcasting
+from fx.dtypes import kind
 from fx.core import Primitive, get_aval
 from fx.ir import ShapedArray
-from primitives._rules import ANY, FLOAT, NUMBER, coerce_lowering, nary_aval, zeros_like_aval
-from primitives.elementwise import (REAL, add, bind_accuracy, check_kinds, convert_element_type,
-                                    defbatch, defjvp, defjvp_unop, defjvp_zero, div, eq,
-                                    integer_pow, kind_of, mul, naryop, ne, neg, reciprocal,
-                                    select_n, square, sub, unop)
+from primitives._rules import ANY, FLOAT, NUMBER, coerce_lowering, nary_aval
+from primitives.elementwise import (REAL, add, bind_accuracy, check_kind, convert_element_type,
+                                    defjvp_unop, div, eq, integer_pow, mul, naryop, ne, neg,
+                                    reciprocal, select_n, square, sub, unop)
 
 __all__ = [
     "pow", "exp", "exp2", "log", "log1p", "expm1", "sin", "cos", "tan", "tanh", "asin",
@@ -45,7 +47,7 @@ def _unary(name, kinds, lax_fn, derivative):
     """A unary op with its jvp ``t * derivative(ans, x)`` and the elementwise batch rule."""
     p = unop(name, kinds, lax_fn)
     defjvp_unop(p, lambda ans, x, **params: derivative(ans, x))
-    defbatch(p)
+    defbroadcasting(p)
     return p
 
 
@@ -167,7 +169,7 @@ def _atan2_denominator(x, y):
 
 defjvp(atan2_p, lambda t, ans, x, y: mul(t, div(y, _atan2_denominator(x, y))),
        lambda t, ans, x, y: mul(t, div(neg(x), _atan2_denominator(x, y))))
-defbatch(atan2_p)
+defbroadcasting(atan2_p)
 
 
 def atan2(x, y):
@@ -267,7 +269,7 @@ def _safe_sqrt_derivative(ans, x):
     # 0.5 / sqrt(x), taken as 0 at x == 0 (a subgradient) so that sqrt of a
     # squared norm has a finite gradient at 0; JAX gives inf here (NaN after
     # the chain rule).
-    return select_n(ne(ans, 0.0), zeros_like_aval(get_aval(ans)), div(0.5, ans))
+    return select_n(ne(ans, 0.0), zeros(get_aval(ans)), div(0.5, ans))
 
 
 sqrt_p = _unary("sqrt", FLOAT, lax.sqrt, _safe_sqrt_derivative)
@@ -304,9 +306,9 @@ pow_p = Primitive("pow")
 
 @pow_p.def_abstract_eval
 def _pow_aval(x, y):
-    check_kinds("pow", (x,), FLOAT)
-    check_kinds("pow", (y,), NUMBER)
-    if kind_of(y.dtype) in "fc":
+    check_kind("pow", (x,), FLOAT)
+    check_kind("pow", (y,), NUMBER)
+    if kind(y.dtype) in "fc":
         return nary_aval("pow", ANY, x, y)  # inexact exponent: dtypes must match
     return nary_aval("pow", ANY, x, y.update(dtype=x.dtype))  # integer exponent: any int dtype
 
@@ -319,7 +321,7 @@ def _pow_lowering(x, y):
 
 
 def _is_int(y) -> bool:
-    return kind_of(get_aval(y).dtype) in "iu"
+    return kind(get_aval(y).dtype) in "iu"
 
 
 def _replace_zero(x):
@@ -331,14 +333,14 @@ def _pow_jvp_x(t, ans, x, y):
     if _is_int(y):  # y * x ** (y - 1), and 0 where y == 0 (even at x == 0)
         y = convert_element_type(y, get_aval(ans).dtype)
         jac = mul(y, pow(x, sub(y, 1.0)))
-        jac = select_n(ne(y, 0.0), zeros_like_aval(get_aval(jac)), jac)
+        jac = select_n(ne(y, 0.0), zeros(get_aval(jac)), jac)
     else:
         jac = mul(y, pow(x, sub(y, 1.0)))
     return mul(t, jac)
 
 
 defjvp(pow_p, _pow_jvp_x, lambda t, ans, x, y: mul(t, mul(log(_replace_zero(x)), ans)))
-defbatch(pow_p)
+defbroadcasting(pow_p)
 
 
 def pow(x, y):
@@ -350,7 +352,7 @@ def pow(x, y):
 # --- floor ---
 floor_p = unop("floor", REAL, lax.floor)
 defjvp_zero(floor_p)
-defbatch(floor_p)
+defbroadcasting(floor_p)
 
 
 def floor(x):
@@ -361,7 +363,7 @@ def floor(x):
 # --- ceil ---
 ceil_p = unop("ceil", REAL, lax.ceil)
 defjvp_zero(ceil_p)
-defbatch(ceil_p)
+defbroadcasting(ceil_p)
 
 
 def ceil(x):
@@ -372,7 +374,7 @@ def ceil(x):
 # --- round ---
 round_p = unop("round", REAL, lambda x, *, rounding_method: lax.round(x, rounding_method))
 defjvp_zero(round_p)
-defbatch(round_p)
+defbroadcasting(round_p)
 
 
 def round(x, rounding_method=lax.RoundingMethod.AWAY_FROM_ZERO):
@@ -392,13 +394,13 @@ is_finite_p = Primitive("is_finite")
 
 @is_finite_p.def_abstract_eval
 def _is_finite_aval(x):
-    check_kinds("is_finite", (x,), REAL)
+    check_kind("is_finite", (x,), REAL)
     return ShapedArray(x.shape, np.dtype(bool), False)
 
 
 is_finite_p.def_lowering(lax.is_finite)
 defjvp_zero(is_finite_p)
-defbatch(is_finite_p)
+defbroadcasting(is_finite_p)
 
 
 def is_finite(x):
@@ -408,7 +410,7 @@ def is_finite(x):
 
 # --- nextafter ---
 nextafter_p = naryop("nextafter", REAL, lax.nextafter)
-defbatch(nextafter_p)  # no jvp, as in JAX
+defbroadcasting(nextafter_p)  # no jvp, as in JAX
 
 
 def nextafter(x1, x2):

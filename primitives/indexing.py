@@ -10,7 +10,7 @@ are ``jax.lax.GatherDimensionNumbers`` / ``jax.lax.ScatterDimensionNumbers``
     >>> dn = lax.GatherDimensionNumbers(offset_dims=(1,), collapsed_slice_dims=(0,),
     ...                                 start_index_map=(0,))
     >>> x, idx = np.ones((5, 3), np.float32), np.array([[0], [4]], np.int32)
-    >>> P.gather(x, idx, dn, (1, 3)).shape      # x[idx[:, 0]]
+    >>> gather(x, idx, dn, (1, 3)).shape      # x[idx[:, 0]]
     (2, 3)
 
 Abstract evaluation asks ``jax.eval_shape`` of the matching ``jax.lax`` op on
@@ -35,12 +35,13 @@ import numpy as np
 import jax
 from jax import lax
 
-from fx.core import Primitive, UndefinedPrimal, Zero, canonical_dtype, get_aval
+from fx.ad import zero_tangent, UndefinedPrimal, Zero, instantiate_zero, zeros
+from fx.batching import batch_size, bdim_at_front, moveaxis
+from fx.core import Primitive, get_aval
 from fx.errors import FxTypeError, ShapeError
 from fx.ir import ShapedArray
-from primitives._rules import (ANY, NUMBER, check_kind, instantiate, is_zero, moveaxis,
-                               bdim_to_front, batch_size, zeros_like_aval, zero_tangent_aval)
-from primitives.elementwise import add, mul, neg
+from primitives._rules import ANY, NUMBER, check_kind
+from primitives.elementwise import add, div, eq, mul, neg, select_n, sub
 from primitives.shape import broadcast_in_dim
 
 __all__ = ["gather", "scatter_add", "scatter_sub", "scatter_mul", "scatter_min",
@@ -166,14 +167,10 @@ def _gather_windows(x, indices, dnums: ScatterDimensionNumbers, updates_shape, m
                   fill_value=fill_value)
 
 
-def _tangent_zero(out):
-    return Zero(zero_tangent_aval(get_aval(out)))
-
-
 def _no_tangent(out, *tangents) -> bool:
     """True when ``out`` gets a Zero tangent: every input tangent is a symbolic zero,
     or ``out`` is not floating point (integer operands' float0 tangents are ignored)."""
-    return (all(is_zero(t) for t in tangents)
+    return (all(isinstance(t, Zero) for t in tangents)
             or not jax.dtypes.issubdtype(get_aval(out).dtype, np.inexact))
 
 
@@ -213,7 +210,7 @@ def _gather_jvp(primals, tangents, **params):
     out = gather_p.bind(operand, indices, **params)
     x_dot = tangents[0]
     if _no_tangent(out, x_dot):
-        return out, _tangent_zero(out)
+        return out, zero_tangent(out)
     return out, gather_p.bind(x_dot, indices, **_with_zero_fill(params))
 
 
@@ -221,8 +218,8 @@ def _gather_jvp(primals, tangents, **params):
 def _gather_transpose(ct, operand, indices, *, dimension_numbers, slice_sizes,
                       indices_are_sorted, unique_indices, mode, fill_value):
     assert isinstance(operand, UndefinedPrimal) and not isinstance(indices, UndefinedPrimal)
-    zeros = zeros_like_aval(operand.aval.strip_weak())
-    ct_operand = scatter_add(zeros, indices, ct, _scatter_dnums_of(dimension_numbers),
+    zero = zeros(operand.aval.strip_weak())
+    ct_operand = scatter_add(zero, indices, ct, _scatter_dnums_of(dimension_numbers),
                              indices_are_sorted=indices_are_sorted,
                              unique_indices=unique_indices, mode=mode)
     return [ct_operand, None]
@@ -346,8 +343,8 @@ def _scatter_batch(prim, args, bdims, *, dimension_numbers, **params):
     operand, indices, updates = args
     operand_bdim, indices_bdim, updates_bdim = bdims
     size = batch_size(args, bdims)
-    operand = bdim_to_front(operand, operand_bdim, size)
-    updates = bdim_to_front(updates, updates_bdim, size)
+    operand = bdim_at_front(operand, operand_bdim, size)
+    updates = bdim_at_front(updates, updates_bdim, size)
     dn = dimension_numbers
     if indices_bdim is None:
         # The batch axis becomes one more window axis of the updates.
@@ -394,8 +391,8 @@ def _linear_scatter_jvp(prim, primals, tangents, **params):
     out = prim.bind(operand, indices, updates, **params)
     x_dot, _, u_dot = tangents
     if _no_tangent(out, x_dot, u_dot):
-        return out, _tangent_zero(out)
-    return out, prim.bind(instantiate(x_dot), indices, instantiate(u_dot), **params)
+        return out, zero_tangent(out)
+    return out, prim.bind(instantiate_zero(x_dot), indices, instantiate_zero(u_dot), **params)
 
 
 def _scatter_transpose_parts(ct, operand, indices, updates, dimension_numbers, mode):
@@ -472,14 +469,14 @@ def _scatter_mul_jvp(primals, tangents, **params):
     out = scatter_mul_p.bind(operand, indices, updates, **params)
     x_dot, _, u_dot = tangents
     if _no_tangent(out, x_dot, u_dot):
-        return out, _tangent_zero(out)
+        return out, zero_tangent(out)
     terms = []
-    if not is_zero(x_dot):  # linear in the operand
+    if not isinstance(x_dot, Zero):  # linear in the operand
         terms.append(scatter_mul_p.bind(x_dot, indices, updates, **params))
-    if not is_zero(u_dot):  # d(x * u) = x * du at the (unique) scattered positions
+    if not isinstance(u_dot, Zero):  # d(x * u) = x * du at the (unique) scattered positions
         _needs_unique("scatter_mul", "jvp", params["unique_indices"])
-        zeros = zeros_like_aval(get_aval(out))
-        terms.append(mul(operand, scatter_add_p.bind(zeros, indices, u_dot, **params)))
+        zero = zeros(get_aval(out))
+        terms.append(mul(operand, scatter_add_p.bind(zero, indices, u_dot, **params)))
     return out, functools.reduce(add, terms)
 
 
@@ -512,7 +509,6 @@ def _scatter_extremal_jvp(prim, primals, tangents, *, dimension_numbers, indices
                           unique_indices, mode):
     """JAX's rule: where several values tie for the min/max of a location (the
     operand's and the updates'), the output tangent is the average of their tangents."""
-    import primitives as P
     operand, indices, updates = primals
     dn = dimension_numbers
     params = dict(dimension_numbers=dn, indices_are_sorted=indices_are_sorted,
@@ -520,24 +516,24 @@ def _scatter_extremal_jvp(prim, primals, tangents, *, dimension_numbers, indices
     out = prim.bind(operand, indices, updates, **params)
     x_dot, _, u_dot = tangents
     if _no_tangent(out, x_dot, u_dot):
-        return out, _tangent_zero(out)
-    x_dot, u_dot = instantiate(x_dot), instantiate(u_dot)
+        return out, zero_tangent(out)
+    x_dot, u_dot = instantiate_zero(x_dot), instantiate_zero(u_dot)
     o_aval, u_aval = get_aval(out).strip_weak(), get_aval(updates).strip_weak()
     u_aval = u_aval.update(dtype=o_aval.dtype)
     windows = partial(_gather_windows, indices=indices, dnums=dn, updates_shape=u_aval.shape)
     zeros_u, ones_u = _full(u_aval, 0), _full(u_aval, 1)
 
     initial_vals, target_vals = windows(operand), windows(out)
-    successful = P.eq(updates, target_vals)
-    retained = P.eq(initial_vals, target_vals)
+    successful = eq(updates, target_vals)
+    retained = eq(initial_vals, target_vals)
     count = lambda upd: windows(scatter_add(_full(o_aval, 0), indices, upd, dn))
-    num_updates = count(P.select_n(successful, zeros_u, ones_u))
+    num_updates = count(select_n(successful, zeros_u, ones_u))
     num_refs = count(ones_u)
-    inv_updates, inv_updates_1 = P.div(1.0, num_updates), P.div(1.0, P.add(num_updates, 1.0))
-    updates_coef = P.select_n(successful, zeros_u,
-                              P.select_n(retained, inv_updates, inv_updates_1))
-    operand_coef = P.div(P.sub(P.select_n(retained, zeros_u, inv_updates_1), 1.0), num_refs)
-    tangent_updates = P.add(P.mul(windows(x_dot), operand_coef), P.mul(u_dot, updates_coef))
+    inv_updates, inv_updates_1 = div(1.0, num_updates), div(1.0, add(num_updates, 1.0))
+    updates_coef = select_n(successful, zeros_u,
+                              select_n(retained, inv_updates, inv_updates_1))
+    operand_coef = div(sub(select_n(retained, zeros_u, inv_updates_1), 1.0), num_refs)
+    tangent_updates = add(mul(windows(x_dot), operand_coef), mul(u_dot, updates_coef))
     return out, scatter_add(x_dot, indices, tangent_updates, dn,
                             indices_are_sorted=indices_are_sorted,
                             unique_indices=unique_indices, mode=mode)
@@ -588,21 +584,20 @@ def _scatter_jvp(primals, tangents, *, dimension_numbers, indices_are_sorted, un
     x_dot, _, u_dot = tangents
     if _no_tangent(operand, x_dot, u_dot):
         out = scatter_p.bind(operand, indices, updates, **params)
-        return out, _tangent_zero(out)
-    x_dot, u_dot = instantiate(x_dot), instantiate(u_dot)
+        return out, zero_tangent(out)
+    x_dot, u_dot = instantiate_zero(x_dot), instantiate_zero(u_dot)
     if unique_indices:
         return (scatter_p.bind(operand, indices, updates, **params),
                 scatter_p.bind(x_dot, indices, u_dot, **params))
-    import primitives as P
     o_aval, u_aval = get_aval(operand), get_aval(updates)
     ids_shape = [1 if d in dn.update_window_dims else s for d, s in enumerate(u_aval.shape)]
     ids = np.arange(1, math.prod(ids_shape) + 1, dtype=np.int32).reshape(ids_shape)
     update_ids = broadcast_in_dim(ids, u_aval.shape, tuple(range(u_aval.ndim)))
     scattered_ids = scatter_p.bind(_full(o_aval.update(dtype=np.int32), 0), indices,
                                    update_ids, **params)
-    winners = P.eq(update_ids, _gather_windows(scattered_ids, indices, dn, u_aval.shape))
-    untouched = P.eq(scattered_ids, 0)
-    keep = lambda pred, v: P.select_n(pred, zeros_like_aval(get_aval(v).strip_weak()), v)
+    winners = eq(update_ids, _gather_windows(scattered_ids, indices, dn, u_aval.shape))
+    untouched = eq(scattered_ids, 0)
+    keep = lambda pred, v: select_n(pred, zeros(get_aval(v).strip_weak()), v)
     scatter_masked = lambda x, u: scatter_add(keep(untouched, x), indices, keep(winners, u), dn,
                                               indices_are_sorted=indices_are_sorted,
                                               unique_indices=unique_indices, mode=mode)

@@ -23,10 +23,14 @@ import numpy as np
 import jax
 from jax import lax
 
-from fx.core import Primitive, UndefinedPrimal, canonical_dtype, get_aval
+from fx.ad import UndefinedPrimal, bilinear_jvp
+from fx.dtypes import is_float
+from fx.core import Primitive, canonical_dtype, get_aval
 from fx.errors import FxTypeError, ShapeError
 from fx.ir import ShapedArray
-from primitives._rules import bilinear_jvp, fmt_avals
+from primitives._rules import fmt_avals
+from primitives.elementwise import convert_element_type
+from primitives.shape import transpose
 
 __all__ = ["dot_general", "dot", "dot_general_p"]
 
@@ -60,10 +64,6 @@ def canonicalize_precision(precision):
 
 def canonical_preferred(preferred_element_type):
     return None if preferred_element_type is None else canonical_dtype(preferred_element_type)
-
-
-def _is_float(dtype) -> bool:
-    return jax.dtypes.issubdtype(dtype, np.inexact)
 
 
 # --- dot_general ---
@@ -136,7 +136,7 @@ def _dot_dtype(lhs: ShapedArray, rhs: ShapedArray, preferred) -> np.dtype:
     result = lhs.dtype if lp >= rp else rhs.dtype
     if preferred is None or preferred == result:
         return result
-    if not _is_float(result) and _bit_width(preferred) < _bit_width(result):
+    if not is_float(result) and _bit_width(preferred) < _bit_width(result):
         raise FxTypeError(f"dot_general: preferred_element_type={np.dtype(preferred).name} is "
                           f"narrower than the result dtype {np.dtype(result).name} of operands "
                           f"{fmt_avals((lhs, rhs))}. Fix: pass a type at least as wide, or None.")
@@ -198,8 +198,6 @@ def _dot_transpose_lhs(ct, x_aval: ShapedArray, y, *, dimension_numbers, precisi
                        preferred_element_type, swap_ans=False):
     """Cotangent of ``x`` in ``dot_general(x, y)``: a dot_general of ``ct`` with
     ``y`` followed by a transpose (JAX's ``_dot_general_transpose_lhs``)."""
-    from primitives.elementwise import convert_element_type
-    from primitives.shape import transpose
     (x_contract, y_contract), (x_batch, y_batch) = dimension_numbers
     x_kept = _remaining(x_aval.ndim, x_contract, x_batch)
     y_kept = _remaining(get_aval(y).ndim, y_contract, y_batch)

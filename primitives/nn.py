@@ -17,11 +17,12 @@ import numpy as np
 
 import primitives as P
 import primitives.numpy as fnp
+from fx.dtypes import is_float
 from fx.core import canonical_dtype, get_aval
 from fx.errors import ShapeError
 from primitives._rules import normalize_axis
 from primitives.numpy._promote import result_type_of
-from transforms.custom import custom_jvp  # custom rules are a transform (no import cycle)
+from primitives.custom_derivatives import custom_jvp
 
 __all__ = ["identity", "relu", "relu6", "sigmoid", "softplus", "log_sigmoid", "silu", "swish",
            "mish", "elu", "leaky_relu", "hard_tanh", "celu", "selu", "gelu", "glu", "soft_sign",
@@ -30,15 +31,11 @@ __all__ = ["identity", "relu", "relu6", "sigmoid", "softplus", "log_sigmoid", "s
 
 
 # --- helpers -------------------------------------------------------------------
-def _is_inexact(dtype: np.dtype) -> bool:
-    return dtype.kind in "fc" or dtype.name == "bfloat16" or dtype.name.startswith("float8")
-
-
 def _promote_inexact(*args):
     """jax's ``promote_args_inexact``: the common jax.numpy dtype, integers and
     bools promoted to the default float (weak-typedness kept)."""
     dtype, weak = result_type_of(*args)
-    if not _is_inexact(dtype):
+    if not is_float(dtype):
         dtype = canonical_dtype(np.float64)
     out = []
     for a in args:

@@ -34,11 +34,13 @@ import jax
 import primitives as P
 from primitives import threefry
 import primitives.numpy as fnp
-from fx.core import Primitive, Zero, canonical_dtype, get_aval
+from fx.ad import Zero, tangent_aval
+from fx.batching import batch_size, bdim_at_front
+from fx.dtypes import kind
+from fx.core import Primitive, canonical_dtype, get_aval
 from fx.errors import FxTypeError, ShapeError
 from fx.ir import ShapedArray
-from primitives._rules import (bdim_to_front, batch_size, check_kind, zero_tangent_aval,
-                               INT)
+from primitives._rules import INT, check_kind
 
 __all__ = ["PRNGKey", "key", "split", "fold_in", "bits", "uniform", "normal",
            "truncated_normal", "bernoulli", "gumbel", "categorical", "randint",
@@ -69,7 +71,7 @@ def _check_keys_aval(op: str, keys: ShapedArray) -> tuple:
 def _integer_output_jvp(prim: Primitive, primals, tangents, **params):
     """Outputs are integers (keys, bits): their tangent is a symbolic zero."""
     out = prim.bind(*primals, **params)
-    return out, Zero(zero_tangent_aval(get_aval(out)))
+    return out, Zero(tangent_aval(get_aval(out)))
 
 
 def _leading_batch(prim: Primitive, args, bdims, **params):
@@ -77,7 +79,7 @@ def _leading_batch(prim: Primitive, args, bdims, **params):
     operand, so move each batch axis to the front (broadcasting unbatched
     operands) and bind once."""
     size = batch_size(args, bdims)
-    return prim.bind(*[bdim_to_front(x, d, size) for x, d in zip(args, bdims)], **params), 0
+    return prim.bind(*[bdim_at_front(x, d, size) for x, d in zip(args, bdims)], **params), 0
 
 
 def _key_primitive(name: str) -> Primitive:
@@ -200,8 +202,7 @@ def _check_key(op: str, key):
 
 def _float_dtype(op: str, dtype, kinds: str = "f"):
     dtype = canonical_dtype(np.float64 if dtype is None else dtype)
-    kind = "f" if dtype == jax.dtypes.bfloat16 else dtype.kind
-    if kind not in kinds:
+    if kind(dtype) not in kinds:
         raise FxTypeError(f"{op}: dtype must be a floating-point dtype, got {dtype}.")
     return dtype
 
@@ -406,7 +407,7 @@ def bernoulli(key, p=0.5, shape: Sequence[int] | None = None, mode: str = "low")
     key = _check_key("bernoulli", key)
     p_aval = get_aval(p)
     dtype = canonical_dtype(p_aval.dtype)
-    if not (dtype.kind == "f" or dtype == jax.dtypes.bfloat16):
+    if kind(dtype) != "f":
         raise FxTypeError(f"bernoulli: probability p must have a floating dtype, got "
                           f"{p_aval.str_short()}.")
     p = P.convert_element_type(p, dtype)

@@ -11,7 +11,7 @@ cumulative ops), so graph params always hold axes in ``[0, ndim)``.
 Example::
 
     >>> import numpy as np, fx, primitives as P
-    >>> print(fx.make_graph(lambda x: P.reduce_max(x, (1,)))(np.ones((2, 3), np.float32)))
+    >>> print(fx.make_graph(lambda x: reduce_max(x, (1,)))(np.ones((2, 3), np.float32)))
     { lambda ; a:f32[2,3]. let
         b:f32[2] = reduce_max[axes=(1,)] a
       in (b,) }
@@ -28,13 +28,16 @@ from functools import partial
 import numpy as np
 from jax import lax
 
-import primitives as P  # sibling families, resolved at call time (no import cycle)
-from fx.core import Primitive, Zero, canonical_dtype, get_aval
+from fx.ad import zero_tangent, zero_jvp, deflinear, defjvp_zero, Zero
+from fx.batching import batch_size, bdim_at_front
+from fx.core import Primitive, canonical_dtype, get_aval
 from fx.errors import FxTypeError, ShapeError
 from fx.ir import ShapedArray
-from primitives._rules import (ANY, FLOAT, INT_OR_BOOL, NUMBER, batch_size, bdim_to_front,
-                               check_kind, fmt_avals, is_zero, zero_tangent_aval)
-from primitives.shape import broadcast_in_dim
+from primitives._rules import ANY, FLOAT, INT_OR_BOOL, NUMBER, check_kind, fmt_avals
+from primitives.elementwise import add, convert_element_type, div, eq, mul, sub
+from primitives.elementwise_math import exp
+from primitives.indexing import gather
+from primitives.shape import broadcast_in_dim, broadcasted_iota, pad, reshape
 
 __all__ = ["reduce_sum", "reduce_max", "reduce_min", "reduce_prod", "reduce_and",
            "reduce_or", "reduce_xor", "argmax", "argmin", "cumsum", "cumprod", "cummax",
@@ -74,10 +77,6 @@ def _shift_axis(axis: int, bdim: int) -> int:
     return axis + (axis >= bdim)
 
 
-def _zero_like(out) -> Zero:
-    return Zero(zero_tangent_aval(get_aval(out)))
-
-
 def _kept_dims(ndim: int, axes) -> tuple:
     return tuple(i for i in range(ndim) if i not in axes)
 
@@ -93,7 +92,7 @@ def _shift(x, axis: int, offset: int, fill):
     aval = get_aval(x)
     config = [(0, 0, 0)] * aval.ndim
     config[axis] = (offset, -offset, 0)
-    return P.pad(x, np.array(fill, aval.dtype), config)
+    return pad(x, np.array(fill, aval.dtype), config)
 
 
 def _linear_recurrence(a, b, axis: int, reverse: bool):
@@ -109,9 +108,9 @@ def _linear_recurrence(a, b, axis: int, reverse: bool):
     d = 1
     while d < n:
         offset = -d if reverse else d
-        b = P.add(P.mul(a, _shift(b, axis, offset, 0)), b)
+        b = add(mul(a, _shift(b, axis, offset, 0)), b)
         if 2 * d < n:
-            a = P.mul(a, _shift(a, axis, offset, 1))
+            a = mul(a, _shift(a, axis, offset, 1))
         d *= 2
     return b
 
@@ -126,8 +125,8 @@ def _take_along_axis(x, idx, axis: int):
     dnums = lax.GatherDimensionNumbers(offset_dims=(), collapsed_slice_dims=(axis,),
                                        start_index_map=(axis,), operand_batching_dims=batch,
                                        start_indices_batching_dims=batch)
-    starts = P.reshape(idx, idx_shape + (1,))
-    return P.gather(x, starts, dnums, (1,) * ndim)
+    starts = reshape(idx, idx_shape + (1,))
+    return gather(x, starts, dnums, (1,) * ndim)
 
 
 # --- reductions over `axes`: shared rules ---
@@ -142,20 +141,6 @@ def _reduce_batch(prim, args, bdims, *, axes):
     (x,), (bdim,) = args, bdims
     axes = tuple(_shift_axis(a, bdim) for a in axes)
     return prim.bind(x, axes=axes), bdim - sum(a < bdim for a in axes)
-
-
-def _zero_jvp(prim, primals, tangents, **params):
-    """Integer/boolean results: symbolic zero tangents."""
-    out = prim.bind(*primals, **params)
-    if prim.multiple_results:
-        return out, [_zero_like(o) for o in out]
-    return out, _zero_like(out)
-
-
-def _linear_jvp(prim, primals, tangents, **params):
-    out = prim.bind(*primals, **params)
-    (t,) = tangents
-    return out, _zero_like(out) if is_zero(t) else prim.bind(t, **params)
 
 
 def _reduce_lowering(lax_fn, x, *, axes):
@@ -175,12 +160,15 @@ def _reduce_lowering(lax_fn, x, *, axes):
 
 def _reduction(name, kinds, lax_fn, jvp=None):
     """A reduction over ``axes`` with its abstract eval, lowering and batch rule
-    (and ``jvp(prim, primals, tangents, axes=...)`` when given)."""
+    (and ``jvp(prim, primals, tangents, axes=...)`` when given; ``"linear"``
+    for a reduction linear in its operand)."""
     p = Primitive(name)
     p.def_abstract_eval(partial(_reduce_aval, name, kinds))
     p.def_lowering(partial(_reduce_lowering, lax_fn))
     p.def_batch(partial(_reduce_batch, p))
-    if jvp is not None:
+    if jvp == "linear":
+        deflinear(p)
+    elif jvp is not None:
         p.def_jvp(partial(jvp, p))
     return p
 
@@ -194,16 +182,16 @@ def _chooser_jvp(prim, primals, tangents, *, axes):
     over ties (location mask / count, as JAX)."""
     (x,), (t,) = primals, tangents
     out = prim.bind(x, axes=axes)
-    if is_zero(t):
-        return out, _zero_like(out)
+    if isinstance(t, Zero):
+        return out, zero_tangent(out)
     dtype = get_aval(t).dtype
-    at_max = P.convert_element_type(P.eq(x, _expand_reduced(out, get_aval(x).shape, axes)), dtype)
+    at_max = convert_element_type(eq(x, _expand_reduced(out, get_aval(x).shape, axes)), dtype)
     counts = reduce_sum(at_max, axes)
-    return out, P.div(reduce_sum(P.mul(t, at_max), axes), counts)
+    return out, div(reduce_sum(mul(t, at_max), axes), counts)
 
 
 # --- reduce_sum ---
-reduce_sum_p = _reduction("reduce_sum", NUMBER, lax.reduce_sum, jvp=_linear_jvp)
+reduce_sum_p = _reduction("reduce_sum", NUMBER, lax.reduce_sum, jvp="linear")
 
 
 @reduce_sum_p.def_transpose
@@ -252,15 +240,15 @@ def _prod_axis_tangent(x, t, axis):
         return reduce_sum(t, (axis,))
     before = _shift(cumprod(x, axis), axis, 1, 1)
     after = _shift(cumprod(x, axis, reverse=True), axis, -1, 1)
-    return reduce_sum(P.mul(t, P.mul(before, after)), (axis,))
+    return reduce_sum(mul(t, mul(before, after)), (axis,))
 
 
 def _reduce_prod_jvp(prim, primals, tangents, *, axes):
     """One axis at a time (highest first, so lower axis numbers stay valid)."""
     (x,), (t,) = primals, tangents
     out = prim.bind(x, axes=axes)
-    if is_zero(t):
-        return out, _zero_like(out)
+    if isinstance(t, Zero):
+        return out, zero_tangent(out)
     for axis in sorted(axes, reverse=True):
         t = _prod_axis_tangent(x, t, axis)
         x = reduce_prod(x, (axis,))
@@ -277,7 +265,7 @@ def reduce_prod(operand, axes):
 
 
 # --- reduce_and ---
-reduce_and_p = _reduction("reduce_and", INT_OR_BOOL, lax.reduce_and, jvp=_zero_jvp)
+reduce_and_p = _reduction("reduce_and", INT_OR_BOOL, lax.reduce_and, jvp=zero_jvp)
 
 
 def reduce_and(operand, axes):
@@ -286,7 +274,7 @@ def reduce_and(operand, axes):
 
 
 # --- reduce_or ---
-reduce_or_p = _reduction("reduce_or", INT_OR_BOOL, lax.reduce_or, jvp=_zero_jvp)
+reduce_or_p = _reduction("reduce_or", INT_OR_BOOL, lax.reduce_or, jvp=zero_jvp)
 
 
 def reduce_or(operand, axes):
@@ -295,7 +283,7 @@ def reduce_or(operand, axes):
 
 
 # --- reduce_xor ---
-reduce_xor_p = _reduction("reduce_xor", INT_OR_BOOL, lax.reduce_xor, jvp=_zero_jvp)
+reduce_xor_p = _reduction("reduce_xor", INT_OR_BOOL, lax.reduce_xor, jvp=zero_jvp)
 
 
 def reduce_xor(operand, axes):
@@ -326,7 +314,7 @@ def _arg_reduction(name, lax_fn):
     p = Primitive(name)
     p.def_abstract_eval(partial(_arg_aval, name))
     p.def_lowering(lambda x, *, axis, index_dtype: lax_fn(x, axis, index_dtype))
-    p.def_jvp(partial(_zero_jvp, p))
+    defjvp_zero(p)
     p.def_batch(partial(_arg_batch, p))
     return p
 
@@ -377,7 +365,10 @@ def _cumulative(name, kinds, lax_fn, jvp):
     p = Primitive(name)
     p.def_abstract_eval(partial(_cum_aval, name, kinds))
     p.def_lowering(lambda x, *, axis, reverse: lax_fn(x, axis, reverse))
-    p.def_jvp(partial(jvp, p))
+    if jvp == "linear":
+        deflinear(p)
+    else:
+        p.def_jvp(partial(jvp, p))
     p.def_batch(partial(_cum_batch, p))
     return p
 
@@ -395,9 +386,9 @@ def _cumprod_jvp(prim, primals, tangents, *, axis, reverse):
     """d c[i] = x[i] * d c[i-1] + c[i-1] * t[i]: a linear recurrence, zero-safe."""
     (x,), (t,) = primals, tangents
     out = prim.bind(x, axis=axis, reverse=reverse)
-    if is_zero(t):
-        return out, _zero_like(out)
-    b = P.mul(_previous(out, axis, reverse, 1), t)
+    if isinstance(t, Zero):
+        return out, zero_tangent(out)
+    b = mul(_previous(out, axis, reverse, 1), t)
     return out, _linear_recurrence(x, b, axis, reverse)
 
 
@@ -406,10 +397,10 @@ def _cumlogsumexp_jvp(prim, primals, tangents, *, axis, reverse):
     are in [0, 1], so the recurrence is stable."""
     (x,), (t,) = primals, tangents
     out = prim.bind(x, axis=axis, reverse=reverse)
-    if is_zero(t):
-        return out, _zero_like(out)
-    decay = P.exp(P.sub(_previous(out, axis, reverse, -np.inf), out))
-    b = P.mul(t, P.exp(P.sub(x, out)))
+    if isinstance(t, Zero):
+        return out, zero_tangent(out)
+    decay = exp(sub(_previous(out, axis, reverse, -np.inf), out))
+    b = mul(t, exp(sub(x, out)))
     return out, _linear_recurrence(decay, b, axis, reverse)
 
 
@@ -424,18 +415,18 @@ def _cumchooser_jvp(prim, primals, tangents, *, axis, reverse):
     """
     (x,), (t,) = primals, tangents
     out = prim.bind(x, axis=axis, reverse=reverse)
-    if is_zero(t):
-        return out, _zero_like(out)
+    if isinstance(t, Zero):
+        return out, zero_tangent(out)
     dtype = get_aval(t).dtype
-    same_run = P.convert_element_type(P.eq(out, _previous(out, axis, reverse, 0)), dtype)
-    at_extremum = P.convert_element_type(P.eq(x, out), dtype)
-    total = _linear_recurrence(same_run, P.mul(t, at_extremum), axis, reverse)
+    same_run = convert_element_type(eq(out, _previous(out, axis, reverse, 0)), dtype)
+    at_extremum = convert_element_type(eq(x, out), dtype)
+    total = _linear_recurrence(same_run, mul(t, at_extremum), axis, reverse)
     count = _linear_recurrence(same_run, at_extremum, axis, reverse)
-    return out, P.div(total, count)
+    return out, div(total, count)
 
 
 # --- cumsum ---
-cumsum_p = _cumulative("cumsum", NUMBER, lax.cumsum, jvp=_linear_jvp)
+cumsum_p = _cumulative("cumsum", NUMBER, lax.cumsum, jvp="linear")
 
 
 @cumsum_p.def_transpose
@@ -512,9 +503,9 @@ def _sort_jvp(primals, tangents, *, dimension, is_stable, num_keys):
     """Sort an iota along as an extra (non-key) operand; it is the permutation
     that the tangents are gathered with (as JAX)."""
     shape = get_aval(primals[0]).shape
-    *out, perm = sort_p.bind(*primals, P.broadcasted_iota(np.int32, shape, dimension),
+    *out, perm = sort_p.bind(*primals, broadcasted_iota(np.int32, shape, dimension),
                              dimension=dimension, is_stable=is_stable, num_keys=num_keys)
-    return out, [_zero_like(o) if is_zero(t) else _take_along_axis(t, perm, dimension)
+    return out, [zero_tangent(o) if isinstance(t, Zero) else _take_along_axis(t, perm, dimension)
                  for o, t in zip(out, tangents)]
 
 
@@ -524,7 +515,7 @@ def _sort_batch(args, bdims, *, dimension, is_stable, num_keys):
         bdim = bdims[0]
     else:  # mixed: every operand gets the batch axis in front
         size = batch_size(args, bdims)
-        args, bdim = [bdim_to_front(x, d, size) for x, d in zip(args, bdims)], 0
+        args, bdim = [bdim_at_front(x, d, size) for x, d in zip(args, bdims)], 0
     out = sort_p.bind(*args, dimension=_shift_axis(dimension, bdim), is_stable=is_stable,
                       num_keys=num_keys)
     return out, [bdim] * len(out)
@@ -572,8 +563,8 @@ top_k_p.def_lowering(lambda x, *, k, axis: list(lax.top_k(x, k, axis=axis)))
 def _top_k_jvp(primals, tangents, *, k, axis):
     (x,), (t,) = primals, tangents
     values, indices = top_k_p.bind(x, k=k, axis=axis)
-    t_values = _zero_like(values) if is_zero(t) else _take_along_axis(t, indices, axis)
-    return [values, indices], [t_values, _zero_like(indices)]
+    t_values = zero_tangent(values) if isinstance(t, Zero) else _take_along_axis(t, indices, axis)
+    return [values, indices], [t_values, zero_tangent(indices)]
 
 
 @top_k_p.def_batch

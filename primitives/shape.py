@@ -21,18 +21,19 @@ from functools import partial
 import numpy as np
 from jax import lax
 
-from fx.core import Primitive, UndefinedPrimal, Zero, get_aval, canonical_dtype
+from fx.ad import zero_tangent, deflinear, UndefinedPrimal
+from fx.batching import batch_size, bdim_at_front, moveaxis
+from fx.dtypes import kind
+from fx.core import Primitive, canonical_dtype, get_aval, structural
 from fx.errors import FxTypeError, ShapeError
 from fx.ir import ShapedArray
-from primitives._rules import (_is_weak_jax, _kind, batch_size, bdim_to_front, fmt_avals,
-                               instantiate, is_zero, moveaxis, zero_tangent_aval, zeros_like_aval)
+from primitives._rules import fmt_avals, is_weak
+from primitives.elementwise import select_n, sub
 
 __all__ = ["broadcast_in_dim", "reshape", "transpose", "squeeze", "expand_dims", "rev", "pad",
-           "concatenate", "slice", "dynamic_slice", "dynamic_update_slice", "iota",
-           "broadcasted_iota",
+           "concatenate", "slice", "iota", "broadcasted_iota",
            "broadcast_in_dim_p", "reshape_p", "transpose_p", "squeeze_p", "expand_dims_p",
-           "rev_p", "pad_p", "concatenate_p", "slice_p", "dynamic_slice_p",
-           "dynamic_update_slice_p", "iota_p"]
+           "rev_p", "pad_p", "concatenate_p", "slice_p", "iota_p"]
 
 
 # --- helpers shared by the blocks below ----------------------------------------
@@ -52,21 +53,6 @@ def _check_axes(op: str, x: ShapedArray, axes: tuple, ndim: int) -> None:
                          f"each must be a distinct axis in {-ndim}..{ndim - 1}" if ndim else
                          f"{op}: dimensions={axes} is invalid for a 0-d operand {x.str_short()}"
                          f" (it has no axes).")
-
-
-def _tangent_zero(primal_out) -> Zero:
-    return Zero(zero_tangent_aval(get_aval(primal_out)))
-
-
-def _linear_jvp(prim: Primitive, linear, primals, tangents, **params):
-    """jvp of a primitive linear in the operands at positions ``linear`` (all if
-    None); the other operands (start indices) are passed through as primals."""
-    linear = range(len(primals)) if linear is None else linear
-    out = prim.bind(*primals, **params)
-    if all(is_zero(tangents[i]) for i in linear):
-        return out, _tangent_zero(out)
-    args = [instantiate(tangents[i]) if i in linear else p for i, p in enumerate(primals)]
-    return out, prim.bind(*args, **params)
 
 
 def _unary_transpose(ct_fn, ct, x, **params):
@@ -94,45 +80,10 @@ def _shift_axes(name: str):
     return shift
 
 
-def _index_aval_check(op: str, x: ShapedArray, starts) -> None:
-    if len(starts) != x.ndim:
-        raise ShapeError(f"{op}: got {len(starts)} start indices for an operand {x.str_short()} "
-                         f"of rank {x.ndim}; pass exactly one scalar start index per axis.")
-    if any(s.ndim != 0 or _kind(s.dtype) not in "iu" for s in starts):
-        raise FxTypeError(f"{op}: start indices must be integer scalars, got "
-                          f"{fmt_avals(starts)}.")
-    strong = {s.dtype for s in starts if not s.weak_type}
-    if len(strong) > 1:
-        raise FxTypeError(f"{op}: start indices must share one integer dtype, got "
-                          f"{fmt_avals(starts)}. Fix: convert them with .astype(jnp.int32).")
-
-
-def _common_index_dtype(starts) -> np.dtype:
-    """The dtype start indices share: the strong one's (weak ones adopt it), else int32."""
-    strong = [get_aval(s).dtype for s in starts if not get_aval(s).weak_type]
-    return strong[0] if strong else np.dtype(np.int32)
-
-
 def _adopt_dtype(value, dtype):
     """(Lowering only.) A weak value (Python scalar) cast to ``dtype``; strong values
     pass unchanged, so lax rejects a real mismatch and the user gets our typed error."""
-    return lax.convert_element_type(value, dtype) if _is_weak_jax(value) else value
-
-
-def _index_values(starts) -> list:
-    """(Lowering only.) Weak start indices cast to the strong ones' dtype, as lax needs."""
-    strong = [np.dtype(s.dtype) for s in starts if not _is_weak_jax(s)]
-    return [_adopt_dtype(s, strong[0] if strong else np.int32) for s in starts]
-
-
-def _split_starts(start_indices) -> tuple:
-    """Start indices as a tuple of scalars (a 1-d array is split, as lax does)."""
-    if hasattr(start_indices, "shape") and len(start_indices.shape) == 1:
-        if isinstance(start_indices, np.ndarray):
-            return tuple(start_indices)
-        return tuple(squeeze(slice(start_indices, (i,), (i + 1,)), (0,))
-                     for i in range(start_indices.shape[0]))
-    return tuple(start_indices)
+    return lax.convert_element_type(value, dtype) if is_weak(value) else value
 
 
 def _full(shape, value, dtype):
@@ -157,12 +108,13 @@ def _broadcast_in_dim_aval(x, *, shape, broadcast_dimensions):
 
 broadcast_in_dim_p.def_lowering(lambda x, *, shape, broadcast_dimensions:
                                 lax.broadcast_in_dim(x, shape, broadcast_dimensions))
-broadcast_in_dim_p.def_jvp(partial(_linear_jvp, broadcast_in_dim_p, (0,)))
+deflinear(broadcast_in_dim_p, (0,))
 
 
 def _broadcast_in_dim_ct(ct, aval, *, shape, broadcast_dimensions):
-    """Sum ``ct`` over the broadcast axes, back to the operand's layout."""
-    from primitives.reductions import reduce_sum
+    """Sum ``ct`` over the broadcast axes, back to the operand's layout (reduce_sum
+    comes through the structural-ops registry: reductions' rules use this file)."""
+    reduce_sum = structural("reduce_sum")
     unit = tuple(i for i, d in enumerate(broadcast_dimensions)
                  if aval.shape[i] == 1 and shape[d] != 1)
     kept = [d for i, d in enumerate(broadcast_dimensions) if i not in unit]
@@ -208,7 +160,7 @@ def _reshape_aval(x, *, new_sizes, dimensions):
 
 
 reshape_p.def_lowering(lambda x, *, new_sizes, dimensions: lax.reshape(x, new_sizes, dimensions))
-reshape_p.def_jvp(partial(_linear_jvp, reshape_p, (0,)))
+deflinear(reshape_p, (0,))
 
 
 def _reshape_ct(ct, aval, *, new_sizes, dimensions):
@@ -249,7 +201,7 @@ def _transpose_aval(x, *, permutation):
 
 
 transpose_p.def_lowering(lambda x, *, permutation: lax.transpose(x, permutation))
-transpose_p.def_jvp(partial(_linear_jvp, transpose_p, (0,)))
+deflinear(transpose_p, (0,))
 transpose_p.def_transpose(partial(_unary_transpose, lambda ct, aval, *, permutation:
                                   transpose(ct, np.argsort(permutation))))
 
@@ -281,7 +233,7 @@ def _squeeze_aval(x, *, dimensions):
 
 
 squeeze_p.def_lowering(lambda x, *, dimensions: lax.squeeze(x, dimensions))
-squeeze_p.def_jvp(partial(_linear_jvp, squeeze_p, (0,)))
+deflinear(squeeze_p, (0,))
 squeeze_p.def_transpose(partial(_unary_transpose, lambda ct, aval, *, dimensions:
                                 expand_dims(ct, dimensions)))
 squeeze_p.def_batch(partial(_front_batch, squeeze_p, _shift_axes("dimensions")))
@@ -308,7 +260,7 @@ def _expand_dims_aval(x, *, dimensions):
 
 
 expand_dims_p.def_lowering(lambda x, *, dimensions: lax.expand_dims(x, dimensions))
-expand_dims_p.def_jvp(partial(_linear_jvp, expand_dims_p, (0,)))
+deflinear(expand_dims_p, (0,))
 expand_dims_p.def_transpose(partial(_unary_transpose, lambda ct, aval, *, dimensions:
                                     squeeze(ct, dimensions)))
 expand_dims_p.def_batch(partial(_front_batch, expand_dims_p, _shift_axes("dimensions")))
@@ -331,7 +283,7 @@ def _rev_aval(x, *, dimensions):
 
 
 rev_p.def_lowering(lambda x, *, dimensions: lax.rev(x, dimensions))
-rev_p.def_jvp(partial(_linear_jvp, rev_p, (0,)))
+deflinear(rev_p, (0,))
 rev_p.def_transpose(partial(_unary_transpose, lambda ct, aval, *, dimensions:
                             rev(ct, dimensions)))
 
@@ -376,7 +328,7 @@ def _pad_aval(x, padding_value, *, padding_config):
 
 pad_p.def_lowering(lambda x, padding_value, *, padding_config: lax.pad(
     x, _adopt_dtype(padding_value, get_aval(x).dtype), padding_config))
-pad_p.def_jvp(partial(_linear_jvp, pad_p, (0, 1)))
+deflinear(pad_p, (0, 1))
 
 
 @pad_p.def_transpose
@@ -387,9 +339,7 @@ def _pad_transpose(ct, x, padding_value, *, padding_config):
     ct_x = slice(unpadded, (0,) * len(lo), get_aval(unpadded).shape, [i + 1 for i in interior])
     ct_pv = None
     if isinstance(padding_value, UndefinedPrimal):
-        from primitives.elementwise import sub
-        from primitives.reductions import reduce_sum
-        total = lambda v: reduce_sum(v, tuple(range(len(lo))))  # noqa: E731
+        total = lambda v: structural("reduce_sum")(v, tuple(range(len(lo))))  # noqa: E731
         ct_pv = sub(total(ct), total(ct_x))
     return [ct_x if isinstance(x, UndefinedPrimal) else None, ct_pv]
 
@@ -397,11 +347,11 @@ def _pad_transpose(ct, x, padding_value, *, padding_config):
 @pad_p.def_batch
 def _pad_batch(args, bdims, *, padding_config):
     (x, padding_value), (x_bdim, pv_bdim) = args, bdims
-    x = bdim_to_front(x, x_bdim, batch_size(args, bdims))
+    x = bdim_at_front(x, x_bdim, batch_size(args, bdims))
     config = ((0, 0, 0),) + padding_config
     if pv_bdim is None:
         return pad(x, padding_value, config), 0
-    from primitives.elementwise import select_n  # padding value differs per example
+    # the padding value differs per example
     aval = get_aval(x)
     padded = pad(x, np.zeros((), aval.dtype), config)
     is_data = pad(_full(aval.shape, True, bool), False, config)
@@ -448,7 +398,7 @@ def _concatenate_aval(*xs, dimension):
 
 
 concatenate_p.def_lowering(lambda *xs, dimension: lax.concatenate(xs, dimension))
-concatenate_p.def_jvp(partial(_linear_jvp, concatenate_p, None))
+deflinear(concatenate_p)
 
 
 @concatenate_p.def_transpose
@@ -470,7 +420,7 @@ def _concatenate_transpose(ct, *xs, dimension):
 @concatenate_p.def_batch
 def _concatenate_batch(args, bdims, *, dimension):
     size = batch_size(args, bdims)
-    return concatenate([bdim_to_front(x, d, size) for x, d in zip(args, bdims)],
+    return concatenate([bdim_at_front(x, d, size) for x, d in zip(args, bdims)],
                        dimension + 1), 0
 
 
@@ -503,7 +453,7 @@ def _slice_aval(x, *, start_indices, limit_indices, strides):
 
 slice_p.def_lowering(lambda x, *, start_indices, limit_indices, strides:
                      lax.slice(x, start_indices, limit_indices, strides))
-slice_p.def_jvp(partial(_linear_jvp, slice_p, (0,)))
+deflinear(slice_p, (0,))
 
 
 def _slice_ct(ct, aval, *, start_indices, limit_indices, strides):
@@ -533,155 +483,13 @@ def slice(operand, start_indices, limit_indices, strides=None):  # noqa: A001 (l
                         limit_indices=_ints(limit_indices), strides=strides)
 
 
-# --- dynamic_slice ---
-dynamic_slice_p = Primitive("dynamic_slice")
-
-
-@dynamic_slice_p.def_abstract_eval
-def _dynamic_slice_aval(x, *starts, slice_sizes):
-    _index_aval_check("dynamic_slice", x, starts)
-    if len(slice_sizes) != x.ndim or any(not 0 <= n <= d for n, d in zip(slice_sizes, x.shape)):
-        raise ShapeError(f"dynamic_slice: slice_sizes={slice_sizes} do not fit in "
-                         f"{x.str_short()}: need one size per axis with 0 <= size <= axis size.")
-    return ShapedArray(slice_sizes, x.dtype, x.weak_type)
-
-
-dynamic_slice_p.def_lowering(lambda x, *starts, slice_sizes:
-                             lax.dynamic_slice(x, _index_values(starts), slice_sizes))
-dynamic_slice_p.def_jvp(partial(_linear_jvp, dynamic_slice_p, (0,)))
-
-
-@dynamic_slice_p.def_transpose
-def _dynamic_slice_transpose(ct, x, *starts, slice_sizes):
-    zeros = zeros_like_aval(ShapedArray(x.aval.shape, get_aval(ct).dtype))
-    return [dynamic_update_slice(zeros, ct, starts)] + [None] * len(starts)
-
-
-@dynamic_slice_p.def_batch
-def _dynamic_slice_batch(args, bdims, *, slice_sizes):
-    (x, *starts), (x_bdim, *start_bdims) = args, bdims
-    if any(d is not None for d in start_bdims):
-        return _batched_index_dynamic_slice(x, x_bdim, starts, start_bdims, slice_sizes), 0
-    size = get_aval(x).shape[x_bdim]
-    return dynamic_slice(moveaxis(x, x_bdim, 0), (0, *starts), (size,) + slice_sizes), 0
-
-
-def _batched_index_dynamic_slice(x, x_bdim, starts, start_bdims, slice_sizes):
-    """Per-example start indices: one clamping gather (as JAX's rule)."""
-    from primitives.indexing import gather, GatherDimensionNumbers, GatherScatterMode
-    size = batch_size([x, *starts], [x_bdim, *start_bdims])
-    operand_shape = tuple(s for a, s in enumerate(get_aval(x).shape) if a != x_bdim)
-    index = _stack_batched_starts(starts, start_bdims, size, operand_shape)
-    axes = tuple(range(len(operand_shape)))
-    if x_bdim is None:
-        dnums = GatherDimensionNumbers(offset_dims=_shift(axes), collapsed_slice_dims=(),
-                                       start_index_map=axes)
-    else:
-        x, slice_sizes = moveaxis(x, x_bdim, 0), (min(size, 1),) + slice_sizes
-        dnums = GatherDimensionNumbers(offset_dims=_shift(axes), collapsed_slice_dims=(),
-                                       start_index_map=_shift(axes), operand_batching_dims=(0,),
-                                       start_indices_batching_dims=(0,))
-    return gather(x, index, dnums, slice_sizes, unique_indices=True, indices_are_sorted=True,
-                  mode=GatherScatterMode.CLIP)
-
-
-def _stack_batched_starts(starts, bdims, size: int, operand_shape):
-    """The (size, ndim) index array of per-example start indices, with negative
-    starts counted from the end (as lax.dynamic_slice does before clamping)."""
-    from primitives.elementwise import add, lt, mul, convert_element_type
-    dtype = _common_index_dtype(starts)
-    columns = []
-    for s, d, n in zip(starts, bdims, operand_shape):
-        s = convert_element_type(bdim_to_front(s, d, size), dtype)
-        if _kind(dtype) == "i":
-            s = add(s, mul(convert_element_type(lt(s, 0), dtype), np.array(n, dtype)))
-        columns.append(broadcast_in_dim(s, (size, 1), (0,)))
-    return concatenate(columns, 1)
-
-
-def dynamic_slice(operand, start_indices, slice_sizes):
-    """The slice of ``slice_sizes`` starting at traced ``start_indices`` (lax.dynamic_slice).
-
-    Negative start indices count from the end; starts are then clamped so the
-    slice fits (XLA semantics): ``dynamic_slice(x, [9], [2])`` of an ``x`` of
-    size 5 is ``x[3:5]``.
-    """
-    return dynamic_slice_p.bind(operand, *_split_starts(start_indices),
-                                slice_sizes=_ints(slice_sizes))
-
-
-# --- dynamic_update_slice ---
-dynamic_update_slice_p = Primitive("dynamic_update_slice")
-
-
-@dynamic_update_slice_p.def_abstract_eval
-def _dynamic_update_slice_aval(x, update, *starts):
-    _index_aval_check("dynamic_update_slice", x, starts)
-    if update.ndim != x.ndim or any(u > d for u, d in zip(update.shape, x.shape)):
-        raise ShapeError(f"dynamic_update_slice: update {update.str_short()} does not fit in "
-                         f"operand {x.str_short()}: it needs the same rank and no larger axes.")
-    if update.dtype != x.dtype and not update.weak_type:
-        raise FxTypeError(f"dynamic_update_slice: operand and update must have the same dtype, "
-                          f"got {fmt_avals([x, update])}. Fix: cast the update.")
-    return x
-
-
-dynamic_update_slice_p.def_lowering(lambda x, update, *starts: lax.dynamic_update_slice(
-    x, _adopt_dtype(update, get_aval(x).dtype), _index_values(starts)))
-dynamic_update_slice_p.def_jvp(partial(_linear_jvp, dynamic_update_slice_p, (0, 1)))
-
-
-@dynamic_update_slice_p.def_transpose
-def _dynamic_update_slice_transpose(ct, x, update, *starts):
-    update_shape = (update.aval if isinstance(update, UndefinedPrimal) else get_aval(update)).shape
-    ct_x = ct_update = None
-    if isinstance(x, UndefinedPrimal):
-        zeros = zeros_like_aval(ShapedArray(update_shape, get_aval(ct).dtype))
-        ct_x = dynamic_update_slice(ct, zeros, starts)
-    if isinstance(update, UndefinedPrimal):
-        ct_update = dynamic_slice(ct, starts, update_shape)
-    return [ct_x, ct_update] + [None] * len(starts)
-
-
-@dynamic_update_slice_p.def_batch
-def _dynamic_update_slice_batch(args, bdims):
-    (x, update, *starts), (x_bdim, u_bdim, *start_bdims) = args, bdims
-    if any(d is not None for d in start_bdims):
-        return _batched_index_dynamic_update_slice(x, update, starts, bdims), 0
-    size = batch_size(args, bdims)
-    return dynamic_update_slice(bdim_to_front(x, x_bdim, size),
-                                bdim_to_front(update, u_bdim, size), (0, *starts)), 0
-
-
-def _batched_index_dynamic_update_slice(x, update, starts, bdims):
-    """Per-example start indices: one clamping scatter (as JAX's rule)."""
-    from primitives.indexing import scatter, ScatterDimensionNumbers, GatherScatterMode
-    x_bdim, u_bdim, *start_bdims = bdims
-    size = batch_size([x, update, *starts], bdims)
-    x, update = bdim_to_front(x, x_bdim, size), bdim_to_front(update, u_bdim, size)
-    operand_shape = get_aval(x).shape[1:]
-    index = _stack_batched_starts(starts, start_bdims, size, operand_shape)
-    axes = _shift(range(len(operand_shape)))
-    dnums = ScatterDimensionNumbers(update_window_dims=axes, inserted_window_dims=(),
-                                    scatter_dims_to_operand_dims=axes, operand_batching_dims=(0,),
-                                    scatter_indices_batching_dims=(0,))
-    return scatter(x, index, update, dnums, indices_are_sorted=True, unique_indices=True,
-                   mode=GatherScatterMode.CLIP)
-
-
-def dynamic_update_slice(operand, update, start_indices):
-    """``operand`` with ``update`` written at traced ``start_indices``
-    (lax.dynamic_update_slice; starts are clamped so the update fits)."""
-    return dynamic_update_slice_p.bind(operand, update, *_split_starts(start_indices))
-
-
 # --- iota ---
 iota_p = Primitive("iota")
 
 
 @iota_p.def_abstract_eval
 def _iota_aval(*, dtype, shape, dimension):
-    if _kind(dtype) not in "iufc":
+    if kind(dtype) not in "iufc":
         raise FxTypeError(f"iota does not accept dtype {dtype.name}: use an integer or "
                           f"floating-point dtype (and convert afterwards).")
     if any(d < 0 for d in shape) or not 0 <= dimension < len(shape):
@@ -698,7 +506,7 @@ iota_p.def_lowering(lambda *, dtype, shape, dimension:
 def _iota_jvp(primals, tangents, **params):
     """iota has no operands: its tangent is always zero (also for float dtypes)."""
     out = iota_p.bind(**params)
-    return out, _tangent_zero(out)
+    return out, zero_tangent(out)
 
 
 # iota has no operands, so vmap never batches it and nothing transposes it.

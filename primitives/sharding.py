@@ -12,7 +12,8 @@ from __future__ import annotations
 import jax
 from jax.sharding import NamedSharding, PartitionSpec
 
-from fx.core import Primitive, Zero, UndefinedPrimal
+from fx.ad import UndefinedPrimal, Zero
+from fx.core import Primitive
 
 __all__ = ["with_sharding_constraint", "sharding_constraint_p"]
 

@@ -4,7 +4,7 @@ from transforms.jvp import jvp, linearize
 from transforms.transpose import linear_transpose
 from transforms.vmap import vmap
 from transforms.grad import vjp, grad, value_and_grad, jacfwd, jacrev, hessian
-from transforms.custom import custom_jvp, custom_vjp
+from primitives.custom_derivatives import custom_jvp, custom_vjp
 from transforms.remat import checkpoint, remat, checkpoint_policies, saved_residuals
 
 __all__ = ["jit", "eval_shape", "Jitted", "jvp", "linearize", "linear_transpose", "vmap", "vjp", "grad",

@@ -19,22 +19,14 @@ import numpy as np
 import jax
 from jax import tree_util
 
-from fx.builtins import instantiate_zero
+from fx.ad import backward_pass, instantiate_zero, linearize_flat
 from fx.core import get_aval, structural
+from fx.dtypes import float0_zeros, is_float
 from fx.errors import FxTypeError
-from transforms.jvp import linearize_flat, jvp, _split_aux, _lower_aux
-from transforms.transpose import backward_pass
+from transforms.jvp import _lower_aux, _split_aux, jvp
 from transforms.vmap import vmap
 
 __all__ = ["vjp", "grad", "value_and_grad", "jacfwd", "jacrev", "hessian"]
-
-
-def _is_float(aval) -> bool:
-    return aval.dtype.kind in "fc" or aval.dtype.name == "bfloat16"
-
-
-def _float0_zeros(aval):
-    return np.zeros(aval.shape, dtype=jax.dtypes.float0)
 
 
 def vjp(fun: Callable, *primals, has_aux: bool = False):
@@ -62,7 +54,7 @@ def vjp(fun: Callable, *primals, has_aux: bool = False):
         return leaves
 
     in_avals = [get_aval(p) for p in p_flat]
-    want = [_is_float(a) for a in in_avals]
+    want = [is_float(a) for a in in_avals]
     outs, linear, out_zero = linearize_flat(flat_fun, p_flat, want)
     out_tree = box["tree"]
     out_avals = [get_aval(o) for o in outs]
@@ -81,7 +73,7 @@ def vjp(fun: Callable, *primals, has_aux: bool = False):
         n_lin = sum(want)
         cts = backward_pass(linear.graph, linear.consts, [True] * n_lin, [None] * n_lin, nz)
         it = iter(cts)
-        res = [instantiate_zero(next(it)) if w else _float0_zeros(a)
+        res = [instantiate_zero(next(it)) if w else float0_zeros(a)
                for w, a in zip(want, in_avals)]
         return tuple(tree_util.tree_unflatten(in_tree, res))
 
@@ -120,7 +112,7 @@ def value_and_grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: boo
         for i in nums:
             for leaf in tree_util.tree_leaves(args[i]):
                 aval = get_aval(leaf)
-                if not _is_float(aval) and not allow_int:
+                if not is_float(aval) and not allow_int:
                     raise FxTypeError(
                         f"grad requires real- or complex-valued inputs (input dtype that is a "
                         f"sub-dtype of floating), but argument {i} has a leaf of type "
@@ -137,7 +129,7 @@ def value_and_grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: boo
         out, f_vjp = res[0], res[1]
         leaves = tree_util.tree_leaves(out)
         aval = get_aval(leaves[0]) if len(leaves) == 1 else None
-        if aval is None or aval.shape != () or not _is_float(aval):
+        if aval is None or aval.shape != () or not is_float(aval):
             what = (f"{aval.str_short()}" if aval is not None else
                     f"a {type(out).__name__} with {len(leaves)} leaves")
             raise FxTypeError(

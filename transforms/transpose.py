@@ -1,101 +1,21 @@
-"""Transposition of linear graphs: ``backward_pass`` and ``linear_transpose``.
-
-A linear graph (from ``linearize``) maps tangents to tangents; its constants
-are residuals. ``backward_pass`` evaluates the non-linear equations forward
-(those that touch no linear input), then walks the linear equations in reverse,
-calling each primitive's ``transpose`` rule with ``UndefinedPrimal`` for its
-linear operands and accumulating cotangents with ``add_any``.
+"""``linear_transpose`` (as ``jax.linear_transpose``): the user API over
+``fx.ad.backward_pass``, which transposes a linear graph equation by equation.
 
 References:
     Autodidax (backward_pass); JAX's ``jax.linear_transpose``.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from typing import Callable
 
 from jax import tree_util
 
-from fx.builtins import add_any, instantiate_zero
-from fx.core import UndefinedPrimal, Zero, get_aval
+from fx.ad import backward_pass, instantiate_zero
+from fx.core import get_aval
 from fx.errors import FxTypeError
-from fx.ir import Graph, Literal, Var
 from fx.tracing import make_graph
 
-__all__ = ["backward_pass", "linear_transpose"]
-
-
-def backward_pass(graph: Graph, consts: Sequence[Any], linear_in: Sequence[bool],
-                  args: Sequence[Any], cts_out: Sequence[Any]) -> list:
-    """Transpose ``graph`` with respect to its linear inputs.
-
-    Args:
-      graph: its inputs are ``consts`` followed by the other inputs.
-      consts: values of the constant inputs.
-      linear_in: for each non-const input, whether it is linear (transposed).
-      args: values of the non-linear non-const inputs (ignored for linear ones).
-      cts_out: one cotangent per graph output (``Zero`` allowed).
-
-    Returns:
-      One cotangent per linear input (``Zero`` where nothing flowed back).
-    """
-    env = {}
-    linear = set()
-    n_const = len(consts)
-    for v, c in zip(graph.in_vars[:n_const], consts):
-        env[id(v)] = c
-    for v, is_lin, a in zip(graph.in_vars[n_const:], linear_in, args):
-        if is_lin:
-            linear.add(id(v))
-        else:
-            env[id(v)] = a
-
-    def read(x):
-        return x.val if type(x) is Literal else env[id(x)]
-
-    lin_eqns = []
-    for eqn in graph.equations:  # forward: evaluate what does not depend on linear inputs
-        if any(type(x) is Var and id(x) in linear for x in eqn.inputs):
-            lin_eqns.append(eqn)
-            linear.update(id(v) for v in eqn.outputs)
-        else:
-            outs = eqn.primitive.bind(*[read(x) for x in eqn.inputs], **eqn.params)
-            if not eqn.primitive.multiple_results:
-                outs = (outs,)
-            for v, o in zip(eqn.outputs, outs):
-                env[id(v)] = o
-
-    ct_env = {}
-
-    def write_ct(v, ct):
-        if type(v) is not Var or id(v) not in linear or type(ct) is Zero or ct is None:
-            return
-        prev = ct_env.get(id(v))
-        ct_env[id(v)] = ct if prev is None else add_any(prev, ct)
-
-    for v, ct in zip(graph.out_vars, cts_out):
-        write_ct(v, ct)
-
-    for eqn in reversed(lin_eqns):
-        cts = [ct_env.pop(id(v), None) for v in eqn.outputs]
-        if all(c is None for c in cts):
-            continue
-        invals = [UndefinedPrimal(x.aval) if type(x) is Var and id(x) in linear else read(x)
-                  for x in eqn.inputs]
-        rule = eqn.primitive.rule("transpose")
-        if eqn.primitive.multiple_results:
-            cts = [Zero(v.aval) if c is None else c for v, c in zip(eqn.outputs, cts)]
-            cts_in = rule(cts, *invals, **eqn.params)
-        else:
-            cts_in = rule(cts[0], *invals, **eqn.params)
-        for x, ct in zip(eqn.inputs, cts_in):
-            write_ct(x, ct)
-
-    result = []
-    for v, is_lin in zip(graph.in_vars[n_const:], linear_in):
-        if is_lin:
-            ct = ct_env.get(id(v))
-            result.append(Zero(v.aval) if ct is None else ct)
-    return result
+__all__ = ["linear_transpose"]
 
 
 def linear_transpose(fun: Callable, *primals):

@@ -1,21 +1,9 @@
 """Common-subexpression elimination."""
 from __future__ import annotations
 
-import numpy as np
-
-from fx.ir import ClosedGraph, Graph, Literal, Var
+from fx.ir import ClosedGraph, Graph, Var, literal_key, map_subgraphs
 
 __all__ = ["cse"]
-
-_EFFECTFUL = set()  # primitive names never merged (none yet: all ours are pure)
-
-
-def _lit_key(x: Literal):
-    v = x.val
-    if isinstance(v, np.ndarray):
-        return ("lit", v.dtype.str, v.tobytes(), x.aval.weak_type)
-    return ("lit", type(v).__name__, v, x.aval.dtype.str, x.aval.weak_type)
-
 
 def _params_key(params):
     try:
@@ -24,17 +12,6 @@ def _params_key(params):
         return key
     except TypeError:
         return None
-
-
-def _cse_sub_graphs(eqn):
-    """Recurse into the sub-graphs held in params (cond branches, loop bodies)."""
-    new = {}
-    for k, p in eqn.params.items():
-        if isinstance(p, (Graph, ClosedGraph)):
-            new[k] = cse(p)
-        elif isinstance(p, tuple) and p and all(isinstance(g, (Graph, ClosedGraph)) for g in p):
-            new[k] = tuple(cse(g) for g in p)
-    return eqn.replace(params={**eqn.params, **new}) if new else eqn
 
 
 def cse(graph: Graph | ClosedGraph):
@@ -59,12 +36,12 @@ def cse(graph: Graph | ClosedGraph):
         inputs = tuple(sub(x) for x in eqn.inputs)
         if inputs != eqn.inputs:
             eqn = eqn.replace(inputs=inputs)
-        eqn = _cse_sub_graphs(eqn)
+        eqn = map_subgraphs(eqn, cse)
         pkey = _params_key(eqn.params)
-        if pkey is None or eqn.primitive.name in _EFFECTFUL:
+        if pkey is None:
             kept.append(eqn)
             continue
-        key = (eqn.primitive, tuple(id(x) if isinstance(x, Var) else _lit_key(x) for x in inputs), pkey)
+        key = (eqn.primitive, tuple(id(x) if isinstance(x, Var) else literal_key(x) for x in inputs), pkey)
         prev = seen.get(key)
         if prev is None:
             seen[key] = eqn

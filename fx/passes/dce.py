@@ -1,7 +1,7 @@
 """Dead-code elimination."""
 from __future__ import annotations
 
-from fx.ir import ClosedGraph, Graph, Var
+from fx.ir import ClosedGraph, Graph, Var, map_subgraphs
 
 __all__ = ["dce"]
 
@@ -33,29 +33,17 @@ def dce(graph: Graph | ClosedGraph, prune_inputs: bool = False):
     kept = []
     for eqn in reversed(graph.equations):
         if any(id(v) in live for v in eqn.outputs):
-            rule = getattr(eqn.primitive, "dce", None)
+            rule = eqn.primitive.dce
             if rule is not None:
                 eqn = rule(eqn, [id(v) in live for v in eqn.outputs])
-            else:
-                eqn = _dce_sub_graphs(eqn)
+            else:  # keep the sub-graphs' signatures: only dead equations inside go
+                eqn = map_subgraphs(eqn, dce)
             kept.append(eqn)
             for x in eqn.inputs:
                 if isinstance(x, Var):
                     live.add(id(x))
     kept.reverse()
     return graph.replace(equations=kept)
-
-
-def _dce_sub_graphs(eqn):
-    """Clean the sub-graphs of a higher-order primitive without a ``dce`` rule
-    (their signatures are kept: only dead equations inside go)."""
-    new = {}
-    for k, p in eqn.params.items():
-        if isinstance(p, (Graph, ClosedGraph)):
-            new[k] = dce(p)
-        elif isinstance(p, tuple) and p and all(isinstance(g, (Graph, ClosedGraph)) for g in p):
-            new[k] = tuple(dce(g) for g in p)
-    return eqn.replace(params={**eqn.params, **new}) if new else eqn
 
 
 def _used_ids(graph: Graph) -> set:

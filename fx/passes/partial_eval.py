@@ -18,7 +18,8 @@ Two kinds of known equations are recomputed on the unknown side instead of
 being saved as residuals:
 
 - equations with no variable inputs (``zeros``, ``iota``: free to recompute);
-- equations downstream of an ``optimization_barrier``: ``checkpoint`` replays
+- equations downstream of a primitive marked ``replay_barrier``
+  (``optimization_barrier``): ``checkpoint`` replays
   its body behind such a barrier for the tangents, and that replay belongs to
   the unknown side (only the barrier's inputs are saved), which is what makes
   ``checkpoint`` inside a ``scan`` body cut the stacked residuals.
@@ -49,9 +50,6 @@ from fx.ir import ClosedGraph, Graph, Var
 from fx.passes.dce import dce
 
 __all__ = ["partial_eval_graph", "PartialEval"]
-
-_BARRIER = "optimization_barrier"
-
 
 class PartialEval(NamedTuple):
     """The result of :func:`partial_eval_graph`.
@@ -104,7 +102,7 @@ def partial_eval_graph(graph: Graph | ClosedGraph, unknown_inputs: Sequence[bool
         if not any(uks):
             known_eqns.append((next(order), eqn))
             continue
-        rule = getattr(eqn.primitive, "partial_eval", None)
+        rule = eqn.primitive.partial_eval
         if rule is not None and not all(uks):
             k_eqns, u_eqns, out_uk = rule(eqn, uks)
             known_eqns.extend((next(order), e) for e in k_eqns)
@@ -119,7 +117,7 @@ def partial_eval_graph(graph: Graph | ClosedGraph, unknown_inputs: Sequence[bool
         eqn = pos_eqn[1]
         for v in eqn.outputs:
             producer[id(v)] = pos_eqn
-        if eqn.primitive.name == _BARRIER or any(_is_var(x) and id(x) in tainted
+        if eqn.primitive.replay_barrier or any(_is_var(x) and id(x) in tainted
                                                  for x in eqn.inputs):
             tainted.update(id(v) for v in eqn.outputs)
 

@@ -41,16 +41,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
-import numpy as np
 from jax import tree_util
 
-from fx.ir import ClosedGraph, Literal
-from fx.passes.inline import inline
-from fx.tracing import make_graph
-from transforms.remat import remat_p
+from fx import ClosedGraph, Literal, dtypes, make_graph, subgraphs
+from fx.passes import inline
+from primitives.control_flow import remat_p, unroll_scans
 from optim.dp.ghost_norms import ghost_rule, materialized_cost, shared_ghost_rule
 from optim.dp.views import Views, split_views
-from primitives.control_flow.unroll import unroll_scans
 
 __all__ = ["ParamUse", "ParamPlan", "ClippingPlan", "clipping_plan", "analyse"]
 
@@ -78,14 +75,7 @@ class ParamPlan:
 
 
 def _has_subgraph(eqn) -> bool:
-    def is_graph(v):
-        return isinstance(v, ClosedGraph) or (isinstance(v, (tuple, list))
-                                              and any(isinstance(x, ClosedGraph) for x in v))
-    return any(is_graph(v) for v in eqn.params.values())
-
-
-def _is_float(aval) -> bool:
-    return np.dtype(aval.dtype).kind in "fc" or np.dtype(aval.dtype).name == "bfloat16"
+    return bool(subgraphs(eqn))
 
 
 class ClippingPlan:
@@ -180,7 +170,7 @@ def analyse(closed: ClosedGraph, n_params: int, paths: list[str] | None = None) 
     for v, path in zip(p_vars, paths):
         us = tuple(uses[id(v)])
         eqns = [graph.equations[u.eqn_index] for u in us]
-        if not _is_float(v.aval):
+        if not dtypes.is_float(v.aval):
             plans.append(ParamPlan(path, "vmap", us, "vmap(grad)", "not a float array"))
         elif not us and id(v) not in outs:
             plans.append(ParamPlan(path, "unused", us, "zero gradient"))
@@ -190,7 +180,7 @@ def analyse(closed: ClosedGraph, n_params: int, paths: list[str] | None = None) 
             names = sorted({e.primitive.name for e in eqns if _has_subgraph(e)})
             plans.append(ParamPlan(path, "vmap", us, "vmap(grad)",
                                    f"used inside {', '.join(names)}"))
-        elif any(not all(_is_float(o.aval) for o in e.outputs) for e in eqns):
+        elif any(not all(dtypes.is_float(o.aval) for o in e.outputs) for e in eqns):
             plans.append(ParamPlan(path, "vmap", us, "vmap(grad)", "non-float outputs"))
         else:
             if len(us) == 1:

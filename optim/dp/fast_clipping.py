@@ -28,9 +28,9 @@ from typing import Callable
 import numpy as np
 
 import primitives.numpy as fnp
-from fx.ir import Literal
+from fx import Interpreter, bind_equation
+from transforms import grad, vjp, vmap
 from optim.dp.clipping_plan import ClippingPlan
-from fx.interpreter import bind_equation
 from optim.dp.ghost_norms import ghost_rule, materialized_grad, shared_ghost_rule
 
 __all__ = ["per_example_pass", "bookkeeping_sum", "ghost_sum"]
@@ -42,27 +42,22 @@ def _tapped_loss(plan: ClippingPlan, params: list, example: list, taps: dict, fb
 
     Returns ``(loss, acts)``: ``acts[k]`` lists tapped equation k's operands that
     are computed in the graph (not params, consts or literals)."""
-    closed = plan.closed
-    graph = closed.graph
     params = list(params)
     for i, v in zip(plan.fallback, fb):
         params[i] = v
-    env = {id(v): x for v, x in zip(graph.in_vars, list(closed.consts) + params + list(example))}
-
-    def read(x):
-        return x.val if type(x) is Literal else env[id(x)]
-
+    tap_index = {id(eqn): k for k, eqn in enumerate(plan.closed.graph.equations) if k in taps}
     acts = {}
-    for k, eqn in enumerate(graph.equations):
-        invals = [read(x) for x in eqn.inputs]
-        outs = bind_equation(eqn, invals)
-        if k in taps:
-            fixed = plan.fixed_inputs(k)
-            acts[k] = [x for x, f in zip(invals, fixed) if f[0] == "act"]
-            outs = [o + t for o, t in zip(outs, taps[k])]
-        for v, o in zip(eqn.outputs, outs):
-            env[id(v)] = o
-    (out,) = [read(v) for v in graph.out_vars]
+
+    class Tapped(Interpreter):
+        def run_equation(self, eqn, invals):
+            outs = bind_equation(eqn, invals)
+            k = tap_index.get(id(eqn))
+            if k is None:
+                return outs
+            acts[k] = [x for x, f in zip(invals, plan.fixed_inputs(k)) if f[0] == "act"]
+            return [o + t for o, t in zip(outs, taps[k])]
+
+    (out,) = Tapped(plan.closed).run(*params, *example)
     return out, acts
 
 
@@ -99,7 +94,6 @@ def per_example_pass(plan: ClippingPlan, params: list, batch: list, per_layer: b
       parameters' per-example gradients, and the squared norms (``(B,)``, or
       a list of ``(B,)`` per parameter leaf when ``per_layer``).
     """
-    from transforms import vjp, vmap
     graph = plan.closed.graph
     fb_idx = plan.fallback
 
@@ -157,7 +151,6 @@ def bookkeeping_sum(plan: ClippingPlan, params: list, acts: dict, cts: dict, fb_
     """``sum_i factors[p][i] * grad_i`` per parameter leaf p, from the stored
     operands and cotangents: each tapped use contributes the weight gradient of
     the batched equation with its cotangents scaled by the factors."""
-    from transforms import vjp, vmap
     graph = plan.closed.graph
     out = []
     for i, p in enumerate(plan.params):
@@ -190,7 +183,6 @@ def bookkeeping_sum(plan: ClippingPlan, params: list, acts: dict, cts: dict, fb_
 
 def ghost_sum(loss: Callable, params, batch, factor) -> object:
     """``grad(sum_i factor_i * loss(params, example_i))``: the second backward pass."""
-    from transforms import grad, vmap
 
     def weighted(p):
         losses = vmap(loss, in_axes=(None, 0))(p, batch)

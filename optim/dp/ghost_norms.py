@@ -32,10 +32,8 @@ import numpy as np
 
 import primitives as P
 import primitives.numpy as fnp
-from fx.interpreter import bind_equation
-from primitives.conv import conv_general_dilated_p
-from primitives.indexing import gather_p
-from primitives.linalg import dot_general_p
+from fx import bind_equation
+from transforms import vjp
 
 __all__ = ["GhostRule", "ghost_rule", "shared_ghost_rule", "materialized_cost",
            "materialized_grad"]
@@ -54,10 +52,10 @@ def materialized_cost(eqn, positions) -> float:
     """Flops to form the per-example gradient through ``eqn`` by a local vjp: the
     matmul A^T G for dot_general, else ~ the larger of the parameter and the
     output."""
-    if eqn.primitive is dot_general_p and len(positions) == 1:
+    if eqn.primitive is P.dot_general_p and len(positions) == 1:
         t, k, n = _dense_dims(eqn, positions[0])[2]
         return float(t * k * n)
-    if eqn.primitive is conv_general_dilated_p and positions == (1,):
+    if eqn.primitive is P.conv_general_dilated_p and positions == (1,):
         # every kernel entry sums over the output positions (and the batch)
         out_spec = eqn.params["dimension_numbers"][2]
         out = eqn.outputs[0].aval
@@ -69,7 +67,6 @@ def materialized_cost(eqn, positions) -> float:
 def materialized_grad(eqn, invals, positions, cts):
     """The per-example gradient of the parameter at ``positions`` through ``eqn``
     (one example): the vjp of the single equation."""
-    from transforms import vjp
 
     def local(w):
         ins = [w if j in positions else x for j, x in enumerate(invals)]
@@ -157,7 +154,7 @@ def shared_ghost_rule(eqns, positions) -> GhostRule | None:
       A ``GhostRule`` whose ``sq_norm`` takes a list of ``(invals, cts)`` (one per
       use), or None.
     """
-    if len(eqns) < 2 or any(e.primitive is not dot_general_p for e in eqns):
+    if len(eqns) < 2 or any(e.primitive is not P.dot_general_p for e in eqns):
         return None
     if len({(e.params["dimension_numbers"], pos) for e, pos in zip(eqns, positions)}) != 1:
         return None
@@ -272,8 +269,8 @@ def _embedding_rule(eqn, positions):
     return GhostRule("ghost embedding", float(s * s * (width + n_idx)), sq_norm)
 
 
-_RULES = {dot_general_p: _dense_rule, gather_p: _embedding_rule,
-          conv_general_dilated_p: _conv_rule}
+_RULES = {P.dot_general_p: _dense_rule, P.gather_p: _embedding_rule,
+          P.conv_general_dilated_p: _conv_rule}
 
 
 def ghost_rule(eqn, positions) -> GhostRule | None:

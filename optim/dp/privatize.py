@@ -27,7 +27,8 @@ from jax import tree_util
 
 import primitives.numpy as fnp
 import primitives.random as frandom
-from transforms import eval_shape, grad, vmap
+from primitives.control_flow import scan
+from transforms import eval_shape, grad, value_and_grad, vmap
 from optim.dp.clipping_plan import clipping_plan, example_of
 from optim.dp.fast_clipping import bookkeeping_sum, ghost_sum, per_example_pass
 from optim.dp.noise import gaussian
@@ -196,7 +197,6 @@ def _fast_clipped_sum(loss, params, batch, clip_leaves, l2_norm_clip, mask, meth
 
 
 def _vmap_clipped_sum(loss, params, batch, clip, mask):
-    from transforms import value_and_grad
     losses, per_ex = vmap(value_and_grad(loss), in_axes=(None, 0))(params, batch)
     summed, norms, clipped = clip_per_example(per_ex, clip, mask)
     return summed, norms, clipped, losses
@@ -260,7 +260,6 @@ def clipped_gradient_sum(loss: Callable, params, batch, *, l2_norm_clip, mask=No
 
 def _microbatched(loss, params, batch, l2_norm_clip, mask, method, m, size):
     """Scan over ``size // m`` chunks of m examples, summing the clipped sums."""
-    from primitives.control_flow import scan
     if not isinstance(m, int) or m <= 0 or size % m:
         raise DPArgumentError(f"privatize_gradients: microbatch_size must be a positive int "
                               f"dividing the batch size {size}, got {m!r}. Fix: pad the batch "

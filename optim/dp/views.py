@@ -19,9 +19,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from itertools import combinations
 
-from fx.interpreter import bind_equation
-from fx.ir import ClosedGraph, Graph, Literal
-from primitives.shape import reshape_p, slice_p
+from fx import ClosedGraph, Graph, Literal, bind_equation
+import primitives as P
+from transforms import vjp
 
 __all__ = ["Views", "split_views"]
 
@@ -72,7 +72,6 @@ class Views:
     def collapse(self, p_leaves: list, sums: list) -> list:
         """Per original leaf, the sum of its expanded leaves' ``sums`` mapped back
         (views: the transpose of the slice chain)."""
-        from transforms import vjp
         out = [None] * self.n_params
         for i in range(self.n_params):
             ks = [k for k, g in enumerate(self.groups) if g == i]
@@ -130,7 +129,7 @@ def _views_of(v, i, consumers, outs):
         return None
     views = []
     for eqn in uses:
-        if eqn.primitive is not slice_p or eqn.inputs[0] is not v:
+        if eqn.primitive is not P.slice_p or eqn.inputs[0] is not v:
             return None
         strides = eqn.params.get("strides")
         if strides is not None and any(s != 1 for s in strides):
@@ -138,7 +137,7 @@ def _views_of(v, i, consumers, outs):
         chain, end = [eqn], eqn.outputs[0]
         while True:
             nxt = consumers.get(id(end), [])
-            if len(nxt) != 1 or nxt[0].primitive is not reshape_p or id(end) in outs:
+            if len(nxt) != 1 or nxt[0].primitive is not P.reshape_p or id(end) in outs:
                 break
             chain.append(nxt[0])
             end = nxt[0].outputs[0]

@@ -4,9 +4,9 @@
   equal loops share one compiled executable and cse can merge them);
 - tracing user functions to graphs (``trace_flat``, ``join_consts``: values the
   functions capture become explicit leading operands);
-- graph-level transformations used by the rules: ``jvp_graph``,
-  ``batch_graph``, ``dce_graph``, and ``split_bind`` (reverse mode: bind the
-  known and the unknown halves of a primitive separately);
+- ``dce_graph`` and ``split_bind`` (reverse mode: bind the known and the
+  unknown halves of a primitive separately); the jvp and batching of bodies
+  are ``fx.ad.jvp_graph`` and ``fx.batching.batch_graph``;
 - lowering helpers (``lower_sub``) and typed errors carrying the user's line.
 """
 from __future__ import annotations
@@ -16,48 +16,22 @@ from typing import Callable, Sequence
 import numpy as np
 from jax import lax, tree_util
 
-from fx import core
-from fx.builtins import instantiate_zero, zeros_p
-from fx.core import Tracer, Zero, get_aval, new_main, full_raise
+from fx.ad import Zero, zeros_p
+from fx.core import Tracer, current_trace, get_aval
 from fx.errors import FxTypeError
 from fx.interpreter import eval_graph, lower_graph
-from fx.ir import ClosedGraph, Equation, Graph, Literal, ShapedArray, Var
+from fx.ir import ClosedGraph, Equation, Graph, ShapedArray, Var, graph_key
 from fx.passes.dce import dce
 from fx.passes.partial_eval import partial_eval_graph
-from fx.source_info import user_frame_info
+from fx.source_info import user_frame_info, with_user_line
 from fx.tracing import trace_to_graph
-from transforms.jvp import jvp_flat, tangent_aval
-from transforms.vmap import BatchTrace, BatchTracer, broadcast_batch, moveaxis, named_axis
 
-__all__ = ["SubGraph", "trace_flat", "join_consts", "jvp_graph", "batch_graph", "dce_graph",
-           "split_bind", "tangents_above_primals", "lower_sub", "user_error", "is_float",
-           "nonzero_mask", "permute", "zeros_eqn", "same_types", "fmt", "batched_aval"]
+__all__ = ["SubGraph", "trace_flat", "join_consts", "dce_graph", "split_bind",
+           "tangents_above_primals", "lower_sub", "user_error", "permute", "zeros_eqn",
+           "same_types", "fmt"]
 
 
 # --- sub-graph params ---------------------------------------------------------
-def _lit_key(x: Literal):
-    v = x.val
-    if isinstance(v, np.ndarray):
-        return ("lit", v.dtype.str, v.tobytes(), x.aval.weak_type)
-    return ("lit", type(v).__name__, v, x.aval.dtype.str, x.aval.weak_type)
-
-
-def _graph_key(graph: Graph) -> tuple:
-    ids = {id(v): i for i, v in enumerate(graph.in_vars)}
-
-    def ref(x):
-        return ids.get(id(x), ("free", id(x))) if type(x) is Var else _lit_key(x)
-
-    eqns = []
-    for e in graph.equations:
-        eqns.append((e.primitive, tuple(ref(x) for x in e.inputs), tuple(e.params.items()),
-                     tuple(v.aval for v in e.outputs)))
-        for v in e.outputs:
-            ids[id(v)] = len(ids)
-    return (tuple(v.aval for v in graph.in_vars), tuple(eqns),
-            tuple(ref(v) for v in graph.out_vars))
-
-
 class SubGraph(ClosedGraph):
     """A branch or loop body held in params: a const-free ClosedGraph compared
     and hashed by structure (avals, primitives, params, wiring). Values the
@@ -77,7 +51,7 @@ class SubGraph(ClosedGraph):
 
     def key(self) -> tuple:
         if self._key is None:
-            self._key = _graph_key(self.graph)
+            self._key = graph_key(self.graph)
         return self._key
 
     def __eq__(self, other):
@@ -92,10 +66,7 @@ class SubGraph(ClosedGraph):
 # --- errors ---------------------------------------------------------------------
 def user_error(msg: str, cls=FxTypeError):
     """A typed error whose message ends with the user's line."""
-    src = user_frame_info(2)
-    err = cls(f"{msg}\n  at {src}" if src else msg)
-    err._fx_located = True
-    return err
+    return with_user_line(cls(msg))
 
 
 def fmt(avals) -> str:
@@ -106,14 +77,6 @@ def same_types(a: Sequence[ShapedArray], b: Sequence[ShapedArray]) -> bool:
     """Equal shapes and dtypes (weak types may differ, as jax's typematch)."""
     return len(a) == len(b) and all(x.shape == y.shape and x.dtype == y.dtype
                                     for x, y in zip(a, b))
-
-
-def is_float(aval) -> bool:
-    return aval.dtype.kind in "fc" or aval.dtype.name == "bfloat16"
-
-
-def batched_aval(aval: ShapedArray, size: int) -> ShapedArray:
-    return aval.update(shape=(size,) + aval.shape)
 
 
 # --- tracing -------------------------------------------------------------------
@@ -165,44 +128,6 @@ def dce_graph(graph: Graph, used_outputs: Sequence[bool]) -> tuple[Graph, list]:
 
 
 # --- jvp ------------------------------------------------------------------------
-def nonzero_mask(primals, tangents) -> list:
-    return [not isinstance(t, Zero) and is_float(get_aval(p)) for p, t in zip(primals, tangents)]
-
-
-def jvp_graph(graph: Graph, nonzeros: Sequence[bool], instantiate) -> tuple[Graph, list, list]:
-    """The jvp of ``graph`` as a graph.
-
-    Args:
-      graph: the graph (all inputs explicit).
-      nonzeros: which inputs have a (non-zero) tangent.
-      instantiate: bool or per-output bools: outputs whose tangent is
-        materialized even when it is a symbolic zero (float outputs only).
-
-    Returns:
-      ``(jvp, consts, out_nonzeros)``: jvp's inputs are ``consts``, the primals,
-      then the non-zero tangents; its outputs the primal outputs then the
-      non-zero output tangents.
-    """
-    n = len(graph.in_vars)
-    out_avals = graph.out_avals
-    inst = [instantiate] * len(out_avals) if isinstance(instantiate, bool) else list(instantiate)
-    t_avals = [tangent_aval(v.aval) for v, nz in zip(graph.in_vars, nonzeros) if nz]
-    box = []
-
-    def fn(*args):
-        it = iter(args[n:])
-        tangents = [next(it) if nz else Zero(tangent_aval(v.aval))
-                    for v, nz in zip(graph.in_vars, nonzeros)]
-        outs, touts = jvp_flat(lambda *a: eval_graph(graph, *a), list(args[:n]), tangents)
-        out_nz = [(not isinstance(t, Zero) or force) and is_float(a)
-                  for t, force, a in zip(touts, inst, out_avals)]
-        box.append(out_nz)
-        return list(outs) + [instantiate_zero(t) for t, nz in zip(touts, out_nz) if nz]
-
-    g, consts = trace_flat(fn, list(graph.in_avals) + t_avals)
-    return g, consts, box[0]
-
-
 def _level(x) -> int:
     return x._trace.main.level if isinstance(x, Tracer) else 0
 
@@ -212,7 +137,7 @@ def tangents_above_primals(primals, tangents) -> bool:
     (under ``linearize``/``grad``: they are being staged into the linear graph).
     Then a control-flow jvp must bind its primal and tangent halves separately,
     so that the primal loop is not staged into the linear graph."""
-    base = core._state.dynamic.level
+    base = current_trace().main.level
     t = max([_level(x) for x in tangents if not isinstance(x, Zero)] + [base])
     p = max([_level(x) for x in primals] + [base])
     return t > p
@@ -240,42 +165,6 @@ def split_bind(prim, args, unknowns: Sequence[bool], params: dict, known_outs: i
     unknown = eval_graph(pe.unknown, *res, *[a for a, u in zip(args, unknowns) if u])
     k_it, u_it = iter(known), iter(unknown)
     return [next(u_it) if u else next(k_it) for u in pe.out_unknown]
-
-
-# --- batching -------------------------------------------------------------------
-def batch_graph(graph: Graph, in_batched: Sequence[bool], size: int,
-                force_out: Sequence[bool], axis_name=None) -> tuple[Graph, list, list]:
-    """vmap ``graph`` over a leading axis of size ``size`` of the batched inputs
-    (named ``axis_name`` for the collectives inside, when given).
-
-    Returns:
-      ``(batched, consts, out_batched)``: batched outputs have the batch axis in
-      front; outputs in ``force_out`` are batched even when they do not depend
-      on a batched input.
-    """
-    box = []
-
-    def fn(*args):
-        with new_main(BatchTrace, (axis_name, size)) as main:
-            trace = main.trace
-            ins = [BatchTracer(trace, a, 0) if b else a for a, b in zip(args, in_batched)]
-            with named_axis(main, axis_name, size):
-                outs = [full_raise(trace, o) for o in eval_graph(graph, *ins)]
-            res, flags = [], []
-            for o, force in zip(outs, force_out):
-                if o.bdim is not None:
-                    res.append(moveaxis(o.val, o.bdim, 0))
-                elif force:
-                    res.append(broadcast_batch(o.val, size, 0))
-                else:
-                    res.append(o.val)
-                flags.append(o.bdim is not None or bool(force))
-            box.append(flags)
-            return res
-
-    avals = [batched_aval(a, size) if b else a for a, b in zip(graph.in_avals, in_batched)]
-    g, consts = trace_flat(fn, avals)
-    return g, consts, box[0]
 
 
 # --- lowering -------------------------------------------------------------------

@@ -30,21 +30,20 @@ from typing import Callable, Sequence
 import numpy as np
 from jax import lax, tree_util
 
-from fx.builtins import instantiate_zero
-from fx.core import Primitive, UndefinedPrimal, Zero, get_aval
+from fx.ad import (UndefinedPrimal, Zero, backward_pass, instantiate_zero, jvp_graph, nonzero_mask,
+                   tangent_aval)
+from fx.batching import def_body_batch, batch_graph, moveaxis, vmap_flat
+from fx.core import Primitive, get_aval
 from fx.errors import FxTypeError
 from fx.interpreter import eval_graph
 from fx.ir import Equation, Graph, Var
 from fx.passes.partial_eval import partial_eval_graph
-from primitives.control_flow._common import (
-    SubGraph, batch_graph, dce_graph, flatten_fn, fmt, join_consts, jvp_graph,
-    lower_sub, nonzero_mask, same_types, split_bind, tangents_above_primals, trace_flat,
-    user_error, zeros_eqn)
+from primitives.control_flow._common import (SubGraph, dce_graph, flatten_fn, fmt, join_consts,
+                                             lower_sub, same_types, split_bind,
+                                             tangents_above_primals, trace_flat, user_error,
+                                             zeros_eqn)
 from primitives.elementwise import clamp, convert_element_type, ne, select_n
 from primitives.shape import broadcast_in_dim
-from transforms.jvp import tangent_aval
-from transforms.transpose import backward_pass
-from transforms.vmap import def_axis_batch, moveaxis, vmap_flat
 
 __all__ = ["cond", "switch", "cond_p"]
 
@@ -123,7 +122,7 @@ def _cond_transpose(cts, index, *ops, branches):
     return [None] + [next(outs) if l else None for l in lin]
 
 
-def _cond_batch(args, bdims, *, axis_name, size, branches):
+def _cond_batch(args, bdims, *, axis_name, axis_size, branches):
     """Unbatched index: a cond of batched branches. Batched index: every branch
     runs on the whole batch and ``select_n`` picks each lane's result (as JAX)."""
     index, *ops = args
@@ -135,7 +134,7 @@ def _cond_batch(args, bdims, *, axis_name, size, branches):
         index = moveaxis(index, idx_bdim, 0)
         in_dims = [0 if b else None for b in in_b]
         per_branch = [vmap_flat(lambda *a, g=g: eval_graph(g.graph, *a), ops, in_dims,
-                                [0] * n_out, size, axis_name) for g in branches]
+                                [0] * n_out, axis_size, axis_name) for g in branches]
         outs = []
         for k in range(n_out):
             cases = [o[k] for o in per_branch]
@@ -145,14 +144,14 @@ def _cond_batch(args, bdims, *, axis_name, size, branches):
     out_b = [False] * n_out
     for g in branches:
         out_b = [a or b for a, b in
-                 zip(out_b, batch_graph(g.graph, in_b, size, out_b, axis_name)[2])]
-    graphs, consts = join_consts([batch_graph(g.graph, in_b, size, out_b, axis_name)[:2]
+                 zip(out_b, batch_graph(g.graph, in_b, axis_size, out_b, axis_name)[2])]
+    graphs, consts = join_consts([batch_graph(g.graph, in_b, axis_size, out_b, axis_name)[:2]
                                   for g in branches])
     outs = cond_p.bind(index, *consts, *ops, **_branch_params(graphs))
     return outs, [0 if b else None for b in out_b]
 
 
-def_axis_batch(cond_p, _cond_batch)
+def_body_batch(cond_p, _cond_batch)
 
 
 def _merge_residuals(res_avals_per_branch):
@@ -219,7 +218,7 @@ def _cond_partial_eval(eqn, unknowns):
     return [known_eqn], [unknown_eqn], out_uk
 
 
-cond_p.partial_eval = _cond_partial_eval
+cond_p.def_partial_eval(_cond_partial_eval)
 
 
 def _cond_dce(eqn, used_outputs):
@@ -233,7 +232,7 @@ def _cond_dce(eqn, used_outputs):
                        outputs=tuple(v for v, u in zip(eqn.outputs, used_outputs) if u))
 
 
-cond_p.dce = _cond_dce
+cond_p.def_dce(_cond_dce)
 
 
 # --- the user-facing functions ---

@@ -23,23 +23,21 @@ from typing import Callable
 import numpy as np
 from jax import lax, tree_util
 
-from fx.builtins import add_any, instantiate_zero, zeros
-from fx.core import ConcretizationError, Primitive, UndefinedPrimal, Zero, get_aval
+from fx.ad import (UndefinedPrimal, Zero, add_any, backward_pass, instantiate_zero, jvp_graph,
+                   nonzero_mask, tangent_aval, zeros)
+from fx.batching import batch_graph, broadcast_batch, def_body_batch, moveaxis, vmap_flat
+from fx.core import ConcretizationError, Primitive, get_aval
 from fx.errors import FxTypeError, ShapeError
 from fx.interpreter import eval_graph
 from fx.ir import Equation, Graph, ShapedArray, Var
 from fx.passes.partial_eval import partial_eval_graph
 from fx.source_info import user_frame_info
-from primitives.control_flow._common import (
-    SubGraph, batch_graph, dce_graph, flatten_fn, fmt, jvp_graph,
-    lower_sub, nonzero_mask, permute, same_types, split_bind, tangents_above_primals, trace_flat,
-    user_error)
+from primitives.control_flow._common import (SubGraph, dce_graph, flatten_fn, fmt, lower_sub,
+                                             permute, same_types, split_bind,
+                                             tangents_above_primals, trace_flat, user_error)
 from primitives.elementwise import add, convert_element_type, lt, select_n
 from primitives.reductions import reduce_or
-from primitives.shape import broadcast_in_dim
-from transforms.jvp import tangent_aval
-from transforms.transpose import backward_pass
-from transforms.vmap import broadcast_batch, def_axis_batch, moveaxis
+from primitives.shape import broadcast_in_dim, concatenate, reshape
 
 __all__ = ["while_loop", "fori_loop", "scan", "map", "while_p", "scan_p"]
 
@@ -150,7 +148,7 @@ def _while_transpose(cts, *args, cond_graph, body_graph, cond_nconsts, body_ncon
         f"becomes a scan); forward mode (jvp, jacfwd) works.")
 
 
-def _while_batch(args, bdims, *, axis_name, size, cond_graph, body_graph, cond_nconsts,
+def _while_batch(args, bdims, *, axis_name, axis_size, cond_graph, body_graph, cond_nconsts,
                  body_nconsts):
     """Carries batched to a fixed point. A batched predicate makes every carry
     batched; the loop then runs while any lane is active and each lane keeps
@@ -159,15 +157,15 @@ def _while_batch(args, bdims, *, axis_name, size, cond_graph, body_graph, cond_n
     cc, bc, init = _split(args, cond_nconsts, body_nconsts)
     cc_b, bc_b, init_b = _split([d is not None for d in bdims], cond_nconsts, body_nconsts)
     nc = len(init)
-    carry_b = _fixpoint(init_b, lambda b: batch_graph(body_graph.graph, bc_b + b, size, b,
+    carry_b = _fixpoint(init_b, lambda b: batch_graph(body_graph.graph, bc_b + b, axis_size, b,
                                                       axis_name)[2])
-    pred_b = batch_graph(cond_graph.graph, cc_b + carry_b, size, [False], axis_name)[2][0]
+    pred_b = batch_graph(cond_graph.graph, cc_b + carry_b, axis_size, [False], axis_name)[2][0]
     if pred_b:
         carry_b = [True] * nc
-    init = [broadcast_batch(x, size, 0) if b and not ib else x
+    init = [broadcast_batch(x, axis_size, 0) if b and not ib else x
             for x, b, ib in zip(init, carry_b, init_b)]
-    body, b_consts, _ = batch_graph(body_graph.graph, bc_b + carry_b, size, carry_b, axis_name)
-    cond, c_consts, _ = batch_graph(cond_graph.graph, cc_b + carry_b, size, [pred_b], axis_name)
+    body, b_consts, _ = batch_graph(body_graph.graph, bc_b + carry_b, axis_size, carry_b, axis_name)
+    cond, c_consts, _ = batch_graph(cond_graph.graph, cc_b + carry_b, axis_size, [pred_b], axis_name)
     c_ops, b_ops = c_consts + cc, b_consts + bc
     if pred_b:
         cond, c_ops, body, b_ops = _masked_loop(cond, c_ops, body, b_ops)
@@ -176,7 +174,7 @@ def _while_batch(args, bdims, *, axis_name, size, cond_graph, body_graph, cond_n
     return outs, [0 if b else None for b in carry_b]
 
 
-def_axis_batch(while_p, _while_batch)
+def_body_batch(while_p, _while_batch)
 
 
 def _masked_loop(cond, c_ops, body, b_ops):
@@ -231,7 +229,7 @@ def _while_partial_eval(eqn, unknowns):
     return [known_eqn], [unknown_eqn], carry_uk
 
 
-while_p.partial_eval = _while_partial_eval
+while_p.def_partial_eval(_while_partial_eval)
 
 
 def _while_dce(eqn, used_outputs):
@@ -255,7 +253,7 @@ def _while_dce(eqn, used_outputs):
                                             p["body_graph"].origin))
 
 
-while_p.dce = _while_dce
+while_p.def_dce(_while_dce)
 
 
 # --- scan ---
@@ -394,7 +392,7 @@ def _scan_transpose(cts, *args, body, n_consts, n_carry, length, reverse, unroll
             + [next(xi) if l else None for l in x_lin])
 
 
-def _scan_batch(args, bdims, *, axis_name, size, body, n_consts, n_carry, length, reverse,
+def _scan_batch(args, bdims, *, axis_name, axis_size, body, n_consts, n_carry, length, reverse,
                 unroll):
     """Consts and carries batched in front, xs on axis 1 (axis 0 is scanned);
     which carries are batched is iterated to a fixed point."""
@@ -405,11 +403,11 @@ def _scan_batch(args, bdims, *, axis_name, size, body, n_consts, n_carry, length
     c_b, i_b, x_b = ([d is not None for d in ds] for ds in (cd, idims, xd))
     n_ys = len(body.out_avals) - n_carry
     g = body.graph
-    carry_b = _fixpoint(i_b, lambda b: batch_graph(g, c_b + b + x_b, size, b + [False] * n_ys,
+    carry_b = _fixpoint(i_b, lambda b: batch_graph(g, c_b + b + x_b, axis_size, b + [False] * n_ys,
                                                    axis_name)[2][:n_carry])
-    init = [moveaxis(x, d, 0) if d is not None else (broadcast_batch(x, size, 0) if b else x)
+    init = [moveaxis(x, d, 0) if d is not None else (broadcast_batch(x, axis_size, 0) if b else x)
             for x, d, b in zip(init, idims, carry_b)]
-    bgraph, bconsts, out_b = batch_graph(g, c_b + carry_b + x_b, size, carry_b + [False] * n_ys,
+    bgraph, bconsts, out_b = batch_graph(g, c_b + carry_b + x_b, axis_size, carry_b + [False] * n_ys,
                                          axis_name)
     outs = scan_p.bind(*bconsts, *consts, *init, *xs,
                        **_scan_params(bgraph, len(bconsts) + n_consts, n_carry, length, reverse,
@@ -417,7 +415,7 @@ def _scan_batch(args, bdims, *, axis_name, size, body, n_consts, n_carry, length
     return outs, [0 if b else None for b in carry_b] + [1 if b else None for b in out_b[n_carry:]]
 
 
-def_axis_batch(scan_p, _scan_batch)
+def_body_batch(scan_p, _scan_batch)
 
 
 def _scan_partial_eval(eqn, unknowns):
@@ -503,7 +501,7 @@ def _hoist(graph: Graph, targets, outer: dict):
     return eqns, {id(t): env[id(t)] for t in targets}
 
 
-scan_p.partial_eval = _scan_partial_eval
+scan_p.def_partial_eval(_scan_partial_eval)
 
 
 def _scan_dce(eqn, used_outputs):
@@ -523,7 +521,7 @@ def _scan_dce(eqn, used_outputs):
                                            p["reverse"], p["unroll"]))
 
 
-scan_p.dce = _scan_dce
+scan_p.def_dce(_scan_dce)
 
 
 # --- the user-facing functions ---
@@ -725,6 +723,20 @@ def scan(f: Callable, init, xs=None, length: int | None = None, reverse: bool = 
     return carry, tree_util.tree_unflatten(y_box[-1], outs[n_carry:])
 
 
+def _vmap_leading(f: Callable, xs):
+    """``f`` mapped over the leading axis of every leaf of ``xs`` (vmap, in_axes=0)."""
+    leaves, tree = tree_util.tree_flatten(xs)
+    box = []
+
+    def flat(*ls):
+        out_leaves, out_tree = tree_util.tree_flatten(f(tree_util.tree_unflatten(tree, ls)))
+        box.append(out_tree)
+        return out_leaves
+    outs = vmap_flat(flat, leaves, [0] * len(leaves), lambda: [0] * box[-1].num_leaves,
+                     get_aval(leaves[0]).shape[0])
+    return tree_util.tree_unflatten(box[-1], outs)
+
+
 def map(f: Callable, xs, batch_size: int | None = None):  # noqa: A001 (lax.map)
     """``stack([f(x) for x in xs])`` as a scan (lax.map); with ``batch_size``,
     ``f`` is vmapped over chunks of that size (the remainder in one more call).
@@ -735,8 +747,6 @@ def map(f: Callable, xs, batch_size: int | None = None):  # noqa: A001 (lax.map)
     """
     if batch_size is None:
         return scan(lambda _, x: ((), f(x)), (), xs)[1]
-    from transforms.vmap import vmap
-    from primitives.numpy import concatenate, reshape
     leaves = tree_util.tree_leaves(xs)
     n = get_aval(leaves[0]).shape[0]
     n_full = (n // batch_size) * batch_size
@@ -744,10 +754,10 @@ def map(f: Callable, xs, batch_size: int | None = None):  # noqa: A001 (lax.map)
         lambda x: reshape(x[:n_full], (n // batch_size, batch_size) + tuple(x.shape[1:])), xs)
     ys = None
     if n_full:
-        ys = scan(lambda _, x: ((), vmap(f)(x)), (), head)[1]
+        ys = scan(lambda _, x: ((), _vmap_leading(f, x)), (), head)[1]
         ys = tree_util.tree_map(lambda y: reshape(y, (n_full,) + tuple(y.shape[2:])), ys)
     if n_full < n:
-        rest = vmap(f)(tree_util.tree_map(lambda x: x[n_full:], xs))
+        rest = _vmap_leading(f, tree_util.tree_map(lambda x: x[n_full:], xs))
         ys = rest if ys is None else tree_util.tree_map(lambda a, b: concatenate([a, b], 0),
                                                          ys, rest)
     return ys

@@ -11,21 +11,30 @@ from __future__ import annotations
 
 from typing import Callable
 
-import primitives as P
-from fx.interpreter import bind_equation, walk
+from fx.interpreter import Interpreter
 from fx.ir import ClosedGraph, Graph
 from fx.tracing import trace_to_graph
 from primitives.control_flow.loops import scan_p
+from primitives.shape import concatenate, reshape, slice as slice_
 
 __all__ = ["unroll_scans"]
 
 
+class _Unroller(Interpreter):
+    """Binds every equation again, but the selected scans, which it unrolls."""
+
+    def __init__(self, graph: Graph, should_unroll: Callable):
+        super().__init__(graph)
+        self.should_unroll = should_unroll
+
+    def run_equation(self, eqn, invals):
+        if eqn.primitive is scan_p and self.should_unroll(eqn):
+            return _unrolled(eqn, invals, self.should_unroll)
+        return super().run_equation(eqn, invals)
+
+
 def _eval(graph: Graph, args, should_unroll: Callable) -> list:
-    def apply(eqn, invals):
-        if eqn.primitive is scan_p and should_unroll(eqn):
-            return _unrolled(eqn, invals, should_unroll)
-        return bind_equation(eqn, invals)
-    return walk(graph, args, apply)
+    return _Unroller(graph, should_unroll).run(*args)
 
 
 def _unrolled(eqn, invals, should_unroll) -> list:
@@ -39,11 +48,11 @@ def _unrolled(eqn, invals, should_unroll) -> list:
         x_i = []
         for x in xs:
             shape = tuple(x.shape)
-            row = P.slice(x, (i,) + (0,) * (len(shape) - 1), (i + 1,) + shape[1:])
-            x_i.append(P.reshape(row, shape[1:]))
+            row = slice_(x, (i,) + (0,) * (len(shape) - 1), (i + 1,) + shape[1:])
+            x_i.append(reshape(row, shape[1:]))
         outs = _eval(body, list(consts) + list(carry) + x_i, should_unroll)
         carry, ys[i] = outs[:n_carry], outs[n_carry:]
-    stacked = [P.concatenate([P.reshape(ys[i][k], (1,) + tuple(ys[i][k].shape))
+    stacked = [concatenate([reshape(ys[i][k], (1,) + tuple(ys[i][k].shape))
                               for i in range(length)], 0)
                for k in range(len(body.out_vars) - n_carry)]
     return list(carry) + stacked

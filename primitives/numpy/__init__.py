@@ -5,14 +5,12 @@ operators and methods of traced arrays.
 """
 from __future__ import annotations
 
-import importlib as _importlib
-
 from primitives.numpy._promote import promote  # noqa: F401
+from primitives.numpy import (dtypes, creation, math, reductions, linalg_ops, manipulation,
+                              tiling, indexing, sorting)
 
-_SUBMODULES = ["dtypes", "creation", "math", "reductions", "linalg_ops", "manipulation",
-               "indexing", "sorting"]
-for _name in _SUBMODULES:
-    _mod = _importlib.import_module(f"primitives.numpy.{_name}")
+for _mod in (dtypes, creation, math, reductions, linalg_ops, manipulation, tiling, indexing,
+             sorting):
     globals().update({k: getattr(_mod, k) for k in _mod.__all__})
 
 from primitives.numpy import linalg  # noqa: E402,F401

@@ -3,9 +3,8 @@
 ``fx.core.Tracer`` forwards its Python operators to the names registered here
 ("add", "matmul", "getitem", ...) and attribute access ``x.name`` to
 "method:name" (T, mT, at, real, imag are properties: called with ``x`` alone).
-Each entry calls the ``primitives.numpy`` function of the same meaning, looked
-up when called (the numpy modules import each other, and this module is
-imported while ``primitives.numpy`` is still loading).
+Each entry calls the ``primitives.numpy`` function of the same meaning (this
+module is imported last by ``primitives/numpy/__init__.py``).
 
 Example::
 
@@ -18,21 +17,24 @@ from __future__ import annotations
 import numpy as np
 
 import primitives as P
-from fx.core import canonical_dtype, get_aval, register_tracer_ops
-from primitives.numpy import indexing as _indexing
+from fx.core import canonical_dtype, get_aval, register_structural_ops
+from primitives.numpy import (creation, dtypes, indexing as _indexing, linalg_ops, manipulation,
+                              math, reductions, sorting, tiling)
 
 __all__: list[str] = []
 
 
-def _fnp():
-    import primitives.numpy as fnp
-    return fnp
+# the primitives.numpy namespace (this module is imported by primitives/numpy/__init__.py)
+_FNP = {k: getattr(m, k) for m in (dtypes, creation, math, reductions, linalg_ops, manipulation,
+                                   tiling, _indexing, sorting) for k in m.__all__}
 
 
 def _forward(name):
-    """An op calling ``fnp.<name>`` (resolved at call time)."""
+    """An op calling ``fnp.<name>``."""
+    fn = _FNP[name]
+
     def op(*args, **kwargs):
-        return getattr(_fnp(), name)(*args, **kwargs)
+        return fn(*args, **kwargs)
     op.__name__ = name
     return op
 
@@ -61,11 +63,11 @@ def _reshape(x, *shape, order="C", **kwargs):
         shape = (kwargs.pop("shape"),)
     if kwargs:
         raise TypeError(f"reshape() got unexpected keyword arguments {sorted(kwargs)}")
-    return _fnp().reshape(x, _shape_args(shape), order=order)
+    return _FNP["reshape"](x, _shape_args(shape), order=order)
 
 
 def _transpose(x, *axes):
-    return _fnp().transpose(x, _shape_args(axes) if axes else None)
+    return _FNP["transpose"](x, _shape_args(axes) if axes else None)
 
 
 def _astype(x, dtype, copy=False, device=None):
@@ -78,7 +80,7 @@ def _astype(x, dtype, copy=False, device=None):
 
 
 def _flatten(x, order="C"):
-    return _fnp().ravel(x, order=order)
+    return _FNP["ravel"](x, order=order)
 
 
 def _copy(x):
@@ -86,11 +88,11 @@ def _copy(x):
 
 
 def _matrix_transpose(x):
-    return _fnp().matrix_transpose(x)
+    return _FNP["matrix_transpose"](x)
 
 
 def _full_transpose(x):
-    return _fnp().transpose(x)
+    return _FNP["transpose"](x)
 
 
 # Methods that are ``fnp.<name>(x, *args, **kwargs)``.
@@ -105,7 +107,7 @@ _METHODS = {
     "real": _forward("real"), "imag": _forward("imag"),
 }
 
-register_tracer_ops({
+register_structural_ops({
     **{key: _forward(name) for key, name in _OPERATORS.items()},
     "getitem": _indexing.getitem,
     **{f"method:{name}": _forward(name) for name in _FORWARDED},

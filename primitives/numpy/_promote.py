@@ -10,7 +10,9 @@ from functools import lru_cache
 import numpy as np
 import jax
 
-from fx.core import Tracer, get_aval
+from fx.dtypes import kind
+from fx.core import Tracer, canonical_dtype, get_aval
+from primitives.elementwise import convert_element_type
 
 __all__ = ["promote", "result_type_of", "dtype_of"]
 
@@ -88,13 +90,11 @@ def promote(*args):
         pass
     sigs = tuple(_sig(a) for a in args)
     dtype, weak = _result(sigs)
-    from primitives.elementwise import convert_element_type
     out = []
     for a, s in zip(args, sigs):
         if not isinstance(s, tuple):  # Python scalar
             if weak:
-                kind = "f" if dtype == jax.dtypes.bfloat16 else dtype.kind
-                out.append(_KIND_PY[kind](a))
+                out.append(_KIND_PY[kind(dtype)](a))
             else:
                 out.append(np.asarray(a, dtype))
         elif s[0] != dtype or s[1] != weak:
@@ -102,3 +102,36 @@ def promote(*args):
         else:
             out.append(a)
     return out
+
+
+# --- dtype-likes (jnp.dtype, jnp.result_type) ---------------------------------------
+def canonicalize_dtype(dt) -> np.dtype:
+    """The dtype jax stores for a user dtype (``float`` -> float32 unless x64 is on)."""
+    return canonical_dtype(np.dtype(dt))
+
+
+def dtype(x) -> np.dtype:
+    """As jnp.dtype: the (canonical) dtype of a dtype-like, array, tracer or Python scalar."""
+    if x is None:
+        raise TypeError("dtype(None) is not allowed (as jnp.dtype).")
+    if isinstance(x, (type, str, np.dtype)):
+        return canonicalize_dtype(x)
+    return dtype_of(x)
+
+
+def _dtype_like_sig(x):
+    """The promotion signature of a dtype-like or value (see _promote)."""
+    if isinstance(x, (type, str, np.dtype)) and not (isinstance(x, type) and x in _PY):
+        return (canonicalize_dtype(x), False)
+    if isinstance(x, type):  # the Python types int/float/bool/complex: weak
+        return x
+    return _sig(x)
+
+
+def result_type(*args, return_weak_type_flag: bool = False):
+    """As jnp.result_type: the jax.numpy promotion of dtypes, arrays (traced
+    included) and Python scalars (weakly typed)."""
+    if not args:
+        raise ValueError("at least one array or dtype is required (as jnp.result_type).")
+    dt, weak = _result(tuple(_dtype_like_sig(a) for a in args))
+    return (dt, weak) if return_weak_type_flag else dt

@@ -5,8 +5,9 @@ import numpy as np
 
 import primitives as P
 from fx.core import Tracer, get_aval
+from fx.dtypes import kind
 from fx.errors import ShapeError
-from primitives.numpy._promote import promote
+from primitives.numpy._promote import dtype_of, promote
 
 __all__ = ["shape_of", "ndim_of", "broadcast_shapes", "broadcast_to", "broadcast_arrays",
            "binary_ufunc", "unary_ufunc", "canonicalize_axis", "canonicalize_axes"]
@@ -76,9 +77,8 @@ def unary_ufunc(lax_fn, name, to_inexact=False):
     """numpy-style unary op; with ``to_inexact`` integer/bool inputs are cast to float first."""
     def ufunc(x, /):
         if to_inexact:
-            from primitives.numpy._promote import dtype_of
             dt = dtype_of(x)
-            if dt.kind in "biu":
+            if kind(dt) in "biu":
                 x = P.convert_element_type(x, np.float32, weak_type=get_aval(x).weak_type)
         return lax_fn(x)
     ufunc.__name__ = ufunc.__qualname__ = name

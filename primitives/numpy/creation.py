@@ -16,9 +16,11 @@ import jax
 
 import primitives as P
 from fx import core
+from fx.dtypes import is_float
 from fx.core import Tracer, canonical_dtype, get_aval, python_scalar_dtype
 from fx.errors import ShapeError
 from primitives.numpy._util import broadcast_shapes, broadcast_to
+from primitives.numpy._promote import result_type
 
 __all__ = ["array", "asarray", "zeros", "ones", "full", "empty", "zeros_like", "ones_like",
            "full_like", "empty_like", "arange", "linspace", "eye", "identity", "tri"]
@@ -30,10 +32,6 @@ _PY_SCALARS = (builtins.bool, int, float, complex)
 def _user_dtype(dtype) -> np.dtype | None:
     """Canonical dtype of a user ``dtype=`` argument (``float`` -> float32 unless x64)."""
     return None if dtype is None else canonical_dtype(np.dtype(dtype))
-
-
-def _is_inexact(dtype) -> bool:
-    return jax.dtypes.issubdtype(dtype, np.inexact)
 
 
 def _default_float() -> np.dtype:
@@ -133,7 +131,6 @@ def array(object, dtype=None, copy: builtins.bool = True, order: str | None = "K
     elif isinstance(object, (list, tuple)):
         leaves = _leaves(object)
         if dtype is None:
-            from primitives.numpy.dtypes import result_type
             dtype = result_type(*leaves) if leaves else _default_float()
         if any(isinstance(leaf, Tracer) for leaf in leaves):
             out = _stack_leaves(object, dtype)
@@ -230,7 +227,6 @@ def _concrete_scalar(x, name: str):
 
 def arange(start, stop=None, step=None, dtype=None):
     """As jnp.arange (start/stop/step must be concrete)."""
-    from primitives.numpy.dtypes import result_type
     start = _concrete_scalar(start, "stop" if stop is None and step is None else "start")
     stop, step = _concrete_scalar(stop, "stop"), _concrete_scalar(step, "step")
     dtype = _user_dtype(dtype)
@@ -241,7 +237,7 @@ def arange(start, stop=None, step=None, dtype=None):
     if step is not None:
         if step == 0:
             raise ValueError("arange: step must not be zero.")
-        work = np.dtype(np.float32) if _is_inexact(dtype) and np.dtype(dtype).itemsize < 4 \
+        work = np.dtype(np.float32) if is_float(dtype) and np.dtype(dtype).itemsize < 4 \
             else dtype
         size = builtins.max(0, int(np.ceil((stop - start) / step)))
         out = P.add(np.asarray(start, work), P.mul(np.asarray(step, work), P.iota(work, size)))
@@ -255,15 +251,14 @@ def arange(start, stop=None, step=None, dtype=None):
 def linspace(start, stop, num: int = 50, endpoint: builtins.bool = True,
              retstep: builtins.bool = False, dtype=None, axis: int = 0):
     """As jnp.linspace (array ``start``/``stop`` broadcast; differentiable in both)."""
-    from primitives.numpy.dtypes import result_type
     num = operator.index(num)
     if num < 0:
         raise ValueError(f"linspace: number of samples, {num}, must be non-negative.")
     dtype = _user_dtype(dtype)
     if dtype is None:
         dtype = result_type(start, stop)
-        dtype = dtype if _is_inexact(dtype) else _default_float()
-    comp = dtype if _is_inexact(dtype) else _default_float()
+        dtype = dtype if is_float(dtype) else _default_float()
+    comp = dtype if is_float(dtype) else _default_float()
     start, stop = asarray(start, comp), asarray(stop, comp)
     bounds = list(broadcast_shapes(get_aval(start).shape, get_aval(stop).shape, op="linspace"))
     start = broadcast_to(start, bounds, op="linspace")

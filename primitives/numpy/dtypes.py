@@ -15,7 +15,8 @@ import numpy as np
 import jax
 import ml_dtypes
 
-from fx.core import canonical_dtype
+from primitives.numpy._promote import canonicalize_dtype, dtype, result_type
+from primitives.numpy.creation import asarray
 
 __all__ = ["bool_", "uint8", "uint16", "uint32", "uint64", "int8", "int16", "int32", "int64",
            "bfloat16", "float16", "float32", "float64", "complex64", "complex128",
@@ -56,7 +57,6 @@ class _ScalarMeta(type):
         return not cls == other
 
     def __call__(cls, x):
-        from primitives.numpy.creation import asarray
         return asarray(x, dtype=cls.dtype)
 
     def __instancecheck__(cls, instance: Any) -> bool:
@@ -93,36 +93,3 @@ int_, uint, float_, complex_ = int64, uint64, float64, complex128
 globals()["bool"] = bool_  # jnp.bool; set via globals() so this module never shadows builtins
 
 
-def canonicalize_dtype(dt) -> np.dtype:
-    """The dtype jax stores for a user dtype (``float`` -> float32 unless x64 is on)."""
-    return canonical_dtype(np.dtype(dt))
-
-
-def dtype(x) -> np.dtype:
-    """As jnp.dtype: the (canonical) dtype of a dtype-like, array, tracer or Python scalar."""
-    from primitives.numpy._promote import dtype_of
-    if x is None:
-        raise TypeError("dtype(None) is not allowed (as jnp.dtype).")
-    if isinstance(x, (type, str, np.dtype)):
-        return canonicalize_dtype(x)
-    return dtype_of(x)
-
-
-def _sig(x):
-    """The promotion signature of a dtype-like or value (see _promote)."""
-    from primitives.numpy import _promote
-    if isinstance(x, (type, str, np.dtype)) and not (isinstance(x, type) and x in _promote._PY):
-        return (canonicalize_dtype(x), False)
-    if isinstance(x, type):  # the Python types int/float/bool/complex: weak
-        return x
-    return _promote._sig(x)
-
-
-def result_type(*args, return_weak_type_flag: bool = False):
-    """As jnp.result_type: the jax.numpy promotion of dtypes, arrays (traced
-    included) and Python scalars (weakly typed)."""
-    from primitives.numpy import _promote
-    if not args:
-        raise ValueError("at least one array or dtype is required (as jnp.result_type).")
-    dt, weak = _promote._result(tuple(_sig(a) for a in args))
-    return (dt, weak) if return_weak_type_flag else dt

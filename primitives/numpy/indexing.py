@@ -48,6 +48,7 @@ from primitives.numpy._promote import promote, result_type_of
 from primitives.numpy import _util
 from primitives.numpy._util import broadcast_shapes, broadcast_to, canonicalize_axis, shape_of
 from primitives.numpy.manipulation import _arr, _zeros_like, ravel, stack
+from primitives.numpy.math import divide, power
 
 # ``getitem`` / ``at`` are reached through the operators (``x[idx]``, ``x.at``) or
 # directly as ``primitives.numpy.indexing.getitem(x, idx)`` / ``at(x)``; jnp has no
@@ -695,14 +696,12 @@ class _IndexUpdateRef:
 
     def divide(self, values, **kwargs):
         """Pure equivalent of ``x[idx] /= values``."""
-        from primitives import numpy as fnp
-        return fnp.divide(self.array, _scatter_update(_ones_like(self.array), self.index, values,
+        return divide(self.array, _scatter_update(_ones_like(self.array), self.index, values,
                                                       P.scatter_mul, op_name="divide", **kwargs))
 
     def power(self, values, **kwargs):
         """Pure equivalent of ``x[idx] **= values``."""
-        from primitives import numpy as fnp
-        return fnp.power(self.array, _scatter_update(_ones_like(self.array), self.index, values,
+        return power(self.array, _scatter_update(_ones_like(self.array), self.index, values,
                                                      P.scatter_mul, op_name="power", **kwargs))
 
     def min(self, values, **kwargs):

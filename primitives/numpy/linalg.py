@@ -12,6 +12,7 @@ from fx.core import get_aval
 from primitives.numpy import reductions as _red
 from primitives.numpy._util import canonicalize_axes
 from primitives.numpy.math import absolute, promote_inexact, sqrt
+from primitives.numpy.creation import asarray
 
 __all__ = ["norm", "vector_norm", "matrix_norm"]
 
@@ -71,7 +72,6 @@ def norm(x, ord=None, axis=None, keepdims=False):
     the 2-norm of the flattened array for ``axis=None, ord=None``."""
     x, = promote_inexact(x)
     if not hasattr(x, "shape") or isinstance(x, (np.ndarray, np.generic)):
-        from primitives.numpy.creation import asarray
         x = asarray(x)
     aval = get_aval(x)
     if axis is None:
@@ -92,7 +92,6 @@ def vector_norm(x, /, *, axis=None, keepdims=False, ord=2):
     """As jnp.linalg.vector_norm (``axis=None`` flattens)."""
     x, = promote_inexact(x)
     if not hasattr(x, "shape") or isinstance(x, (np.ndarray, np.generic)):
-        from primitives.numpy.creation import asarray
         x = asarray(x)
     aval = get_aval(x)
     if axis is None:

@@ -22,6 +22,10 @@ from fx.core import canonical_dtype, get_aval
 from fx.errors import ShapeError
 from primitives.numpy._promote import promote, result_type_of
 from primitives.numpy._util import canonicalize_axis
+from primitives.numpy.creation import asarray
+from primitives.numpy.creation import eye
+from primitives.numpy.math import multiply
+from primitives.numpy.reductions import sum as _sum
 
 __all__ = ["dot", "matmul", "vdot", "inner", "outer", "tensordot", "einsum", "einsum_path",
            "trace", "kron", "matrix_transpose"]
@@ -31,7 +35,6 @@ __all__ = ["dot", "matmul", "vdot", "inner", "outer", "tensordot", "einsum", "ei
 def _arr(a):
     if hasattr(a, "shape") and not isinstance(a, (np.ndarray, np.generic)):
         return a
-    from primitives.numpy.creation import asarray
     return asarray(a)
 
 
@@ -62,7 +65,6 @@ def _ravel(x):
 
 
 def _mul(a, b):
-    from primitives.numpy.math import multiply
     return multiply(a, b)
 
 
@@ -232,8 +234,6 @@ def trace(a, offset=0, axis1: int = 0, axis2: int = 1, dtype=None, out=None):
     """As jnp.trace: the sum along a diagonal of the (axis1, axis2) planes."""
     if out is not None:
         raise NotImplementedError("The 'out' argument to trace is not supported.")
-    from primitives.numpy.creation import eye
-    from primitives.numpy.reductions import sum as _sum
     a = _arr(a)
     aval = get_aval(a)
     if aval.ndim < 2:

@@ -17,9 +17,13 @@ import jax
 from jax import lax as _lax_enums  # only for the RoundingMethod enum (a static param)
 
 import primitives as P
+from fx.dtypes import kind
 from fx.core import Tracer, canonical_dtype, get_aval, python_scalar_dtype
 from primitives.numpy._promote import promote, result_type_of, dtype_of
 from primitives.numpy._util import broadcast_arrays, broadcast_shapes, broadcast_to, shape_of
+from primitives.numpy.creation import asarray
+from primitives.numpy.creation import full_like
+from primitives.numpy.creation import zeros_like
 
 __all__ = [
     "add", "subtract", "multiply", "divide", "true_divide", "floor_divide", "remainder", "mod",
@@ -42,14 +46,6 @@ _NEAREST_EVEN = _lax_enums.RoundingMethod.TO_NEAREST_EVEN
 
 
 # --- dtype helpers -------------------------------------------------------------------
-def _kind(dtype) -> str:
-    """'b', 'u', 'i', 'f' or 'c' (bfloat16 and other ml_dtypes floats are 'f')."""
-    dtype = np.dtype(dtype)
-    if dtype.kind == "V" or jax.dtypes.issubdtype(dtype, np.floating):
-        return "f"
-    return dtype.kind
-
-
 def _default_float() -> np.dtype:
     return canonical_dtype(np.float64)
 
@@ -65,7 +61,7 @@ def _cast(args, dtype: np.dtype, weak: builtins.bool) -> list:
     for a in args:
         if type(a) in _PY_SCALARS:
             if weak:
-                out.append(_PY_TYPE_OF_KIND[_kind(dtype)](a))
+                out.append(_PY_TYPE_OF_KIND[kind(dtype)](a))
             else:
                 out.append(np.asarray(a, dtype))
         else:
@@ -80,7 +76,7 @@ def _promote_to(kinds_ok: str, default, *args) -> list:
     """jax.numpy promotion, then a cast to ``default()`` if the result kind is not
     in ``kinds_ok`` (promote_args_inexact / promote_args_numeric)."""
     dtype, weak = result_type_of(*args)
-    if _kind(dtype) not in kinds_ok:
+    if kind(dtype) not in kinds_ok:
         dtype = default()
     elif len(args) > 1:
         return promote(*args)
@@ -108,7 +104,7 @@ def _const(x, value):
     (so results keep exactly jax.numpy's weak types)."""
     aval = get_aval(x)
     if aval.weak_type and aval.ndim == 0:
-        py = _PY_TYPE_OF_KIND[_kind(aval.dtype)]
+        py = _PY_TYPE_OF_KIND[kind(aval.dtype)]
         if python_scalar_dtype(py(0)) == aval.dtype:
             return py(value)
     return np.asarray(value, aval.dtype)
@@ -116,16 +112,14 @@ def _const(x, value):
 
 def _ones_like(x):
     """``lax._ones``: ones of ``x``'s shape, dtype and weak type."""
-    from primitives.numpy.creation import full_like
     return full_like(x, 1)
 
 
 def _is_int_or_bool(x) -> builtins.bool:
-    return _kind(dtype_of(x)) in "biu"
+    return kind(dtype_of(x)) in "biu"
 
 
 def _as_array(x):
-    from primitives.numpy.creation import asarray
     return asarray(x)
 
 
@@ -134,7 +128,7 @@ def _unary(name: str, fn, promote_fn=None, doc: str = ""):
     def ufunc(x, /):
         if promote_fn is not None:
             dt = getattr(x, "dtype", None)
-            if dt is None or _kind(dt) not in "fc":  # fast path: inexact arrays pass as is
+            if dt is None or kind(dt) not in "fc":  # fast path: inexact arrays pass as is
                 x, = promote_fn(x)
         return fn(x)
     ufunc.__name__ = ufunc.__qualname__ = name
@@ -157,8 +151,7 @@ def _broadcast2(x1, x2, name: str, inline_scalars: builtins.bool = True):
 
 
 _ArrayImpl = type(jax.numpy.zeros(()))
-_fx_state = _fx_core._state
-_fx_bottom = _fx_core._bottom
+_no_dynamic_trace = _fx_core.no_dynamic_trace
 
 
 def _binary(name: str, fn, promote_fn=promote, doc: str = "", inline_scalars=True, prim=None):
@@ -169,7 +162,7 @@ def _binary(name: str, fn, promote_fn=promote, doc: str = "", inline_scalars=Tru
 
     def ufunc(x1, x2, /):
         if (impl is not None and type(x1) is _ArrayImpl and type(x2) is _ArrayImpl
-                and _fx_state.dynamic is _fx_bottom):
+                and _no_dynamic_trace()):
             d = x1.dtype
             if d == x2.dtype and d != _BOOL and x1.shape == x2.shape:
                 return impl(x1, x2)
@@ -218,21 +211,21 @@ def _float_divmod(x1, x2):
 
 
 def _floor_divide(x1, x2):
-    kind = _kind(dtype_of(x1))
-    if kind == "u":
+    k = kind(dtype_of(x1))
+    if k == "u":
         return P.div(x1, x2)
-    if kind == "i":
+    if k == "i":
         q = P.div(x1, x2)
         fix = P.bitwise_and(P.ne(P.sign(x1), P.sign(x2)), P.ne(P.rem(x1, x2), _np_const(x1, 0)))
         return P.select_n(fix, q, P.sub(q, 1))
-    if kind == "c":
+    if k == "c":
         raise TypeError("floor_divide does not support complex-valued inputs (as jnp).")
     return _float_divmod(x1, x2)[0]
 
 
 def _nonzero_divisor(x2):
     """Integer divisors with 0 replaced by 1 (jnp's guard against a division trap)."""
-    if _kind(dtype_of(x2)) in "iu":
+    if kind(dtype_of(x2)) in "iu":
         x2 = P.select_n(P.eq(x2, _np_const(x2, 0)), x2, _ones_like(x2))
     return x2
 
@@ -256,7 +249,7 @@ mod = _binary("mod", _remainder, promote_numeric, doc="Alias of remainder.",
 
 def fmod(x1, x2, /):
     """As jnp.fmod: the remainder with the sign of the dividend (C's fmod)."""
-    guard = _kind(result_type_of(x1, x2)[0]) in "iu"   # (not for bools, as jnp)
+    guard = kind(result_type_of(x1, x2)[0]) in "iu"   # (not for bools, as jnp)
     x1, x2 = _broadcast2(*promote_numeric(x1, x2), "fmod")
     return P.rem(x1, _nonzero_divisor(x2) if guard else x2)
 
@@ -264,7 +257,7 @@ def fmod(x1, x2, /):
 def divmod(x1, x2, /):
     """As jnp.divmod: ``(floor_divide(x1, x2), remainder(x1, x2))``."""
     x1, x2 = promote_numeric(x1, x2)
-    if _kind(dtype_of(x1)) in "iu":
+    if kind(dtype_of(x1)) in "iu":
         return floor_divide(x1, x2), remainder(x1, x2)
     if shape_of(x1) != shape_of(x2):
         x1, x2 = broadcast_arrays(x1, x2, op="divmod")
@@ -276,7 +269,7 @@ def _concrete_int(x):
     if isinstance(x, Tracer):
         if x.concrete_value() is None:
             return None
-    elif type(x) is float or (hasattr(x, "dtype") and _kind(x.dtype) not in "biu"):
+    elif type(x) is float or (hasattr(x, "dtype") and kind(x.dtype) not in "biu"):
         return None
     try:
         return operator.index(x)
@@ -311,9 +304,9 @@ def power(x1, x2, /):
         shape = broadcast_shapes(shape_of(x1), shape_of(x2), op="power")
         x1, x2 = (broadcast_to(a, shape, op="power") for a in (x1, x2))
     p1, p2 = promote_numeric(x1, x2)
-    if _kind(dtype_of(p1)) in "iub":
+    if kind(dtype_of(p1)) in "iub":
         return _pow_int_int(p1, p2)
-    if _kind(d1) in "fc" and _kind(d2) in "iu":
+    if kind(d1) in "fc" and kind(d2) in "iu":
         return P.pow(x1, x2)
     return P.pow(p1, p2)
 
@@ -332,7 +325,7 @@ def positive(x, /):
 
 def absolute(x, /):
     """As jnp.absolute (booleans and unsigned integers are returned unchanged)."""
-    if dtype_of(x) == np.bool_ or _kind(dtype_of(x)) == "u":
+    if dtype_of(x) == np.bool_ or kind(dtype_of(x)) == "u":
         return _as_array(x)
     return P.abs(x)
 
@@ -457,7 +450,7 @@ def round(a, decimals: int = 0, out=None):
         raise NotImplementedError("The 'out' argument to round is not supported.")
     decimals = operator.index(decimals)
     dtype = dtype_of(a)
-    if _kind(dtype) in "iu":
+    if kind(dtype) in "iu":
         if decimals < 0:
             raise NotImplementedError("integer round is not implemented for decimals < 0.")
         return _as_array(a)
@@ -567,10 +560,10 @@ def isneginf(x, /):
 
 def signbit(x, /):
     """As jnp.signbit (x < 0 for integers; the sign bit for floats, so -0.0 is True)."""
-    kind = _kind(dtype_of(x))
-    if kind == "b" or kind == "u":
+    k = kind(dtype_of(x))
+    if k == "b" or k == "u":
         return _full_bool(x, False)
-    if kind == "i":
+    if k == "i":
         return P.lt(x, _np_const(x, 0))
     dtype = dtype_of(x)
     bits = np.dtype(f"int{8 * np.dtype(dtype).itemsize}")
@@ -606,9 +599,9 @@ def nan_to_num(x, copy: builtins.bool = True, nan=0.0, posinf=None, neginf=None)
     dtype's largest finite values). Non-float inputs are returned unchanged."""
     del copy
     dtype = dtype_of(x)
-    if _kind(dtype) not in "fc":
+    if kind(dtype) not in "fc":
         return _as_array(x)
-    if _kind(dtype) == "c":
+    if kind(dtype) == "c":
         raise NotImplementedError("nan_to_num of complex arrays is not supported.")
     info = jax.numpy.finfo(dtype)
     posinf = info.max if posinf is None else posinf
@@ -625,7 +618,7 @@ def nan_to_num(x, copy: builtins.bool = True, nan=0.0, posinf=None, neginf=None)
 # --- complex parts (real dtypes only) ---------------------------------------------------------
 def _real_only(name):
     def check(x):
-        if _kind(dtype_of(x)) == "c":
+        if kind(dtype_of(x)) == "c":
             raise NotImplementedError(f"{name} of complex arrays is not supported yet.")
     return check
 
@@ -639,7 +632,6 @@ def real(val, /):
 def imag(val, /):
     """As jnp.imag (real dtypes only: returns zeros)."""
     _real_only("imag")(val)
-    from primitives.numpy.creation import zeros_like
     return zeros_like(val)
 
 

@@ -21,7 +21,9 @@ import primitives as P
 from fx.core import canonical_dtype, get_aval
 from fx.errors import ShapeError
 from primitives.numpy._util import broadcast_to, canonicalize_axes, canonicalize_axis
-from primitives.numpy.math import _kind, promote_inexact
+from fx.dtypes import kind
+from primitives.numpy.math import promote_inexact
+from primitives.numpy.creation import asarray
 
 __all__ = ["sum", "prod", "product", "max", "min", "amax", "amin", "any", "all", "mean",
            "var", "std", "argmax", "argmin", "cumsum", "cumprod", "cumulative_sum",
@@ -34,7 +36,6 @@ def _arr(a):
     """Python scalars and numpy values as arrays (jnp.asarray); arrays unchanged."""
     if hasattr(a, "shape") and not isinstance(a, (np.ndarray, np.generic)):
         return a
-    from primitives.numpy.creation import asarray
     return asarray(a)
 
 
@@ -87,7 +88,7 @@ def _init_value(dtype: np.dtype, value) -> np.ndarray:
     """The reduction identity ``value`` (0, 1, +-inf) representable in ``dtype``."""
     if dtype == np.bool_:
         return np.asarray(value > 0, dtype)
-    if np.isinf(value) and _kind(dtype) in "iu":
+    if np.isinf(value) and kind(dtype) in "iu":
         info = np.iinfo(dtype)
         return np.asarray(info.min if value < 0 else info.max, dtype)
     return np.asarray(value, dtype)
@@ -135,7 +136,7 @@ def _reduction(m: _Monoid, a, axis=None, dtype=None, keepdims=False, initial=Non
     result_dtype = _user_dtype(dtype)
     if result_dtype is None:
         result_dtype = _promote_integer(aval.dtype) if promote_integers else aval.dtype
-    comp_dtype = _upcast_f16(result_dtype) if upcast_f16 and _kind(result_dtype) in "fc" \
+    comp_dtype = _upcast_f16(result_dtype) if upcast_f16 and kind(result_dtype) in "fc" \
         else result_dtype
     a = _convert(a, comp_dtype)
     is_bool = comp_dtype == np.bool_
@@ -223,7 +224,7 @@ def all(a, axis=None, out=None, keepdims=False, *, where=None):
 
 # --- mean / var / std -------------------------------------------------------------------------
 def _inexact_dtype(dtype: np.dtype) -> np.dtype:
-    return dtype if _kind(dtype) in "fc" else _default_float()
+    return dtype if kind(dtype) in "fc" else _default_float()
 
 
 def _count(aval, axes, keepdims, where, dtype, name):
@@ -241,7 +242,7 @@ def mean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=None):
     aval = get_aval(a)
     axes = _axes(axis, aval, "mean")
     result_dtype = _user_dtype(dtype) or _inexact_dtype(aval.dtype)
-    comp = _upcast_f16(result_dtype) if dtype is None and _kind(result_dtype) in "fc" \
+    comp = _upcast_f16(result_dtype) if dtype is None and kind(result_dtype) in "fc" \
         else result_dtype
     total = sum(a, axes, dtype=comp, keepdims=keepdims, where=where)
     return _convert(P.div(total, _count(aval, axes, keepdims, where, comp, "mean")),
@@ -267,7 +268,7 @@ def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=Non
     user = _user_dtype(dtype)
     if user is not None:
         comp, result_dtype = user, user
-    elif _kind(aval.dtype) not in "fc":
+    elif kind(aval.dtype) not in "fc":
         comp = result_dtype = _default_float()
     else:
         comp, result_dtype = aval.dtype, aval.dtype
@@ -298,7 +299,7 @@ def std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=Non
     _no_out(out, "std")
     a = _arr(a)
     _axes(axis, get_aval(a), "std")
-    if dtype is not None and _kind(np.dtype(dtype)) not in "fc":
+    if dtype is not None and kind(np.dtype(dtype)) not in "fc":
         raise ValueError(f"dtype argument to std must be inexact; got {dtype}")
     return P.sqrt(var(a, axis, dtype, None, ddof, keepdims, where=where, mean=mean,
                       correction=correction))
@@ -444,7 +445,7 @@ def average(a, axis=None, weights=None, returned=False, keepdims=False):
 def _nan_replaced(a, value):
     a = _arr(a)
     dtype = get_aval(a).dtype
-    if _kind(dtype) not in "fc":
+    if kind(dtype) not in "fc":
         return a, False
     fill = P.broadcast_in_dim(_init_value(dtype, value), get_aval(a).shape, ())
     return P.select_n(P.ne(a, a), a, fill), True
@@ -492,7 +493,7 @@ def nanmean(a, axis=None, dtype=None, out=None, keepdims=False, where=None):
     """As jnp.nanmean: the mean of the non-NaN elements."""
     _no_out(out, "nanmean")
     a = _arr(a)
-    if _kind(get_aval(a).dtype) not in "fc":
+    if kind(get_aval(a).dtype) not in "fc":
         return mean(a, axis, dtype, None, keepdims, where=where)
     dtype = _user_dtype(dtype) or get_aval(a).dtype
     normalizer = sum(P.eq(a, a), axis, dtype=dtype, keepdims=keepdims, where=where)
@@ -509,7 +510,7 @@ def nanvar(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=Non
     user = _user_dtype(dtype)
     if user is not None:
         comp = result_dtype = user
-    elif _kind(aval.dtype) not in "fc":
+    elif kind(aval.dtype) not in "fc":
         comp = result_dtype = _default_float()
     else:
         comp = result_dtype = aval.dtype

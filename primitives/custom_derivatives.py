@@ -13,6 +13,10 @@ Both stage a higher-order primitive whose ``call`` param is the traced body
 
 Outside any transformation both simply call the function.
 
+They live with the primitives (not in ``transforms``, which re-exports them as
+the user API) because numeric code below the transforms needs them:
+``primitives.nn.relu`` is a custom_jvp, as in ``jax.nn``.
+
 References:
     JAX's custom_derivatives.py; "Custom derivative rules for JAX-transformable
     Python functions" (JAX docs).
@@ -24,16 +28,22 @@ from typing import Callable, Sequence
 
 from jax import tree_util
 
-from fx import core
-from fx.builtins import instantiate_zero
-from fx.core import Primitive, Zero, get_aval
+from fx.ad import Zero, instantiate_zero
+from fx.batching import batch_body, def_body_batch, vmap_flat
+from fx.core import Primitive, get_aval, is_eager
 from fx.errors import FxTypeError
 from fx.interpreter import lower_graph
+from fx.ir import ClosedGraph
 from fx.tracing import make_graph
-from transforms._subgraph import as_param, batch_body
-from transforms.vmap import def_axis_batch
 
-__all__ = ["custom_jvp", "custom_vjp", "custom_jvp_call_p", "custom_vjp_call_p", "custom_lin_p"]
+__all__ = ["custom_jvp", "custom_vjp", "custom_jvp_call_p", "custom_vjp_call_p", "custom_lin_p",
+           "as_param"]
+
+
+def as_param(closed: ClosedGraph) -> ClosedGraph:
+    """The graph with its consts as leading inputs (the caller binds them
+    explicitly), fit to be an equation param."""
+    return ClosedGraph(closed.graph, (), None, None)
 
 
 def _graph_outs(eqn_params):
@@ -85,10 +95,9 @@ def _custom_jvp_call_jvp(primals, tangents, *, call, jvp, n_consts):
     return outs, t_outs
 
 
-def _custom_jvp_call_batch(args, bdims, *, axis_name, size, call, jvp, n_consts):
+def _custom_jvp_call_batch(args, bdims, *, axis_name, axis_size, call, jvp, n_consts):
     """Batch the body and the jvp rule separately (as JAX), keeping the custom rule."""
-    from transforms.vmap import vmap_flat
-    args, in_dims, batched = batch_body(call, args, bdims, size, axis_name)
+    args, in_dims, batched = batch_body(call, args, bdims, axis_size, axis_name)
     n_out, n_new = len(call.out_avals), len(batched.consts)
     c_in, a_in = in_dims[:n_consts], in_dims[n_consts:]
 
@@ -101,7 +110,7 @@ def _custom_jvp_call_batch(args, bdims, *, axis_name, size, call, jvp, n_consts)
                        list(xs[n_consts + n_p:]))
             return list(o) + list(t)
         res = vmap_flat(flat, list(consts) + list(primals) + list(tangents),
-                        c_in + a_in + a_in, [0] * (2 * n_out), size, axis_name)
+                        c_in + a_in + a_in, [0] * (2 * n_out), axis_size, axis_name)
         return res[:n_out], res[n_out:]
 
     outs = custom_jvp_call_p.bind(*batched.consts, *args, call=as_param(batched),
@@ -110,7 +119,7 @@ def _custom_jvp_call_batch(args, bdims, *, axis_name, size, call, jvp, n_consts)
     return outs, [0] * n_out
 
 
-def_axis_batch(custom_jvp_call_p, _custom_jvp_call_batch)
+def_body_batch(custom_jvp_call_p, _custom_jvp_call_batch)
 
 
 class custom_jvp:
@@ -159,7 +168,7 @@ class custom_jvp:
         if self.jvp is None:
             raise FxTypeError(f"custom_jvp function {self.fun.__name__} has no jvp rule: call "
                               f".defjvp(...) before using it.")
-        if core.is_eager():
+        if is_eager():
             return self.fun(*args)
         static, dyn = _resolve_nondiff(self.nondiff_argnums, args)
         nd = self.nondiff_argnums
@@ -234,10 +243,9 @@ def _custom_vjp_call_jvp(primals, tangents, *, call, fwd, bwd, n_consts):
     return outs, t_out
 
 
-def _custom_vjp_call_batch(args, bdims, *, axis_name, size, call, fwd, bwd, n_consts):
+def _custom_vjp_call_batch(args, bdims, *, axis_name, axis_size, call, fwd, bwd, n_consts):
     """Batch the body, fwd and bwd separately (every output batched at axis 0)."""
-    from transforms.vmap import vmap_flat
-    args, in_dims, batched = batch_body(call, args, bdims, size, axis_name)
+    args, in_dims, batched = batch_body(call, args, bdims, axis_size, axis_name)
     n_out, n_new = len(call.out_avals), len(batched.consts)
     a_in = in_dims[n_consts:]
     n_res_box = []
@@ -248,7 +256,7 @@ def _custom_vjp_call_batch(args, bdims, *, axis_name, size, call, fwd, bwd, n_co
             n_res_box.append(len(r))
             return list(o) + list(r)
         res = vmap_flat(flat, list(primals), a_in,
-                        lambda: [0] * (n_out + n_res_box[-1]), size, axis_name)
+                        lambda: [0] * (n_out + n_res_box[-1]), axis_size, axis_name)
         return res[:n_out], res[n_out:]
 
     def batched_bwd(res, cts):
@@ -257,7 +265,7 @@ def _custom_vjp_call_batch(args, bdims, *, axis_name, size, call, fwd, bwd, n_co
         def flat(*rc):
             return [instantiate_zero(c) for c in bwd(list(rc[:n_res]), list(rc[n_res:]))]
         return vmap_flat(flat, list(res) + list(cts), [0] * (n_res + len(cts)),
-                         [0] * len(a_in), size, axis_name)
+                         [0] * len(a_in), axis_size, axis_name)
 
     outs = custom_vjp_call_p.bind(*batched.consts, *args, call=as_param(batched),
                                   fwd=_FlatFn(batched_fwd, f"batched({fwd!r})"),
@@ -266,7 +274,7 @@ def _custom_vjp_call_batch(args, bdims, *, axis_name, size, call, fwd, bwd, n_co
     return outs, [0] * n_out
 
 
-def_axis_batch(custom_vjp_call_p, _custom_vjp_call_batch)
+def_body_batch(custom_vjp_call_p, _custom_vjp_call_batch)
 
 
 class custom_vjp:
@@ -291,7 +299,7 @@ class custom_vjp:
         if self.fwd is None:
             raise FxTypeError(f"custom_vjp function {self.fun.__name__} has no rule: call "
                               f".defvjp(fwd, bwd) before using it.")
-        if core.is_eager():
+        if is_eager():
             return self.fun(*args)
         nd = self.nondiff_argnums
         static, dyn = _resolve_nondiff(nd, args)
