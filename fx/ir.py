@@ -23,7 +23,7 @@ import numpy as np
 
 __all__ = ["ShapedArray", "Var", "Literal", "Equation", "Graph", "ClosedGraph",
            "SourceInfo", "typecheck", "IRTypeError", "short_dtype", "subgraphs", "map_subgraphs",
-           "literal_key", "graph_key", "print_graph", "print_equation"]
+           "literal_key", "graph_key", "print_graph", "print_equation", "as_param"]
 
 _SHORT = {"float32": "f32", "float64": "f64", "float16": "f16", "bfloat16": "bf16",
           "int32": "i32", "int64": "i64", "int16": "i16", "int8": "i8",
@@ -207,6 +207,13 @@ class ClosedGraph:
         return print_graph(self.graph, n_consts=len(self.consts))
 
     __repr__ = __str__
+
+
+def as_param(closed: ClosedGraph) -> ClosedGraph:
+    """``closed`` with its consts as leading inputs (the caller binds them
+    explicitly as operands), fit to be an equation param (remat's ``call``,
+    custom rules' bodies)."""
+    return ClosedGraph(closed.graph, (), None, None)
 
 
 # --- sub-graphs held in params ---------------------------------------------------

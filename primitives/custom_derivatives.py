@@ -33,17 +33,10 @@ from fx.batching import batch_body, def_body_batch, vmap_flat
 from fx.core import Primitive, get_aval, is_eager
 from fx.errors import FxTypeError
 from fx.interpreter import lower_graph
-from fx.ir import ClosedGraph
+from fx.ir import as_param
 from fx.tracing import make_graph
 
-__all__ = ["custom_jvp", "custom_vjp", "custom_jvp_call_p", "custom_vjp_call_p", "custom_lin_p",
-           "as_param"]
-
-
-def as_param(closed: ClosedGraph) -> ClosedGraph:
-    """The graph with its consts as leading inputs (the caller binds them
-    explicitly), fit to be an equation param."""
-    return ClosedGraph(closed.graph, (), None, None)
+__all__ = ["custom_jvp", "custom_vjp", "custom_jvp_call_p", "custom_vjp_call_p", "custom_lin_p"]
 
 
 def _graph_outs(eqn_params):

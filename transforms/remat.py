@@ -23,9 +23,9 @@ from jax import tree_util
 
 from fx.ad import linearize_flat
 from fx.core import current_trace, get_aval, is_eager
+from fx.ir import as_param
 from fx.tracing import GraphTracer, make_graph
 from primitives.control_flow.remat import optimization_barrier, remat_p
-from primitives.custom_derivatives import as_param
 
 __all__ = ["checkpoint", "remat", "checkpoint_policies", "saved_residuals", "remat_p",
            "optimization_barrier"]

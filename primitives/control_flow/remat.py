@@ -24,8 +24,7 @@ from fx.ad import Zero
 from fx.batching import batch_body, def_body_batch
 from fx.core import Primitive, find_top_trace, full_raise
 from fx.interpreter import Interpreter, bind_equation, lower_graph
-from fx.ir import Literal
-from primitives.custom_derivatives import as_param
+from fx.ir import Literal, as_param
 
 __all__ = ["remat_p", "optimization_barrier", "optimization_barrier_p"]
 
