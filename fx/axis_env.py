@@ -19,6 +19,7 @@ References:
 """
 from __future__ import annotations
 
+import threading
 from contextlib import contextmanager
 from typing import Any, NamedTuple, Sequence
 
@@ -36,27 +37,34 @@ class AxisFrame(NamedTuple):
     main: Any = None
 
 
-_frames: list[AxisFrame] = []
+class _Frames(threading.local):
+    """The bound axes, one stack per thread."""
+
+    def __init__(self):
+        self.stack: list[AxisFrame] = []
+
+
+_local = _Frames()
 
 
 @contextmanager
 def extend_axis_env(name, size: int, main=None):
     """Bind ``name`` (of ``size``) while the block runs; inner bindings shadow outer ones."""
-    _frames.append(AxisFrame(name, int(size), main))
+    _local.stack.append(AxisFrame(name, int(size), main))
     try:
         yield
     finally:
-        _frames.pop()
+        _local.stack.pop()
 
 
 def bound_names() -> list:
     """The axis names bound now, outermost first."""
-    return [f.name for f in _frames]
+    return [f.name for f in _local.stack]
 
 
 def lookup(name) -> AxisFrame | None:
     """The innermost frame binding ``name``, or None."""
-    for f in reversed(_frames):
+    for f in reversed(_local.stack):
         if f.name == name:
             return f
     return None
@@ -88,7 +96,7 @@ def axis_size(name, op: str = "collective") -> int:
 def innermost_frame(names: Sequence) -> AxisFrame | None:
     """The innermost frame binding any of ``names`` (collectives are resolved
     from the innermost axis outwards)."""
-    for f in reversed(_frames):
+    for f in reversed(_local.stack):
         if f.name in names:
             return f
     return None

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 from contextlib import contextmanager
 from typing import Any, Protocol, Sequence
 
@@ -313,14 +314,17 @@ class EvalTrace(Trace):
         return primitive.impl(*values, **params)
 
 
-class _State:
-    __slots__ = ("trace_stack", "dynamic")
+class _State(threading.local):
+    """The trace stack, one per thread (as JAX's trace state): a data loader or a
+    server thread traces without seeing another thread's tracers."""
+
+    def __init__(self):
+        self.trace_stack = [_bottom]
+        self.dynamic = _bottom
 
 
-_bottom = MainTrace(0, EvalTrace)
+_bottom = MainTrace(0, EvalTrace)  # stateless: shared by every thread's stack
 _state = _State()
-_state.trace_stack = [_bottom]
-_state.dynamic = _bottom
 
 
 def is_eager() -> bool:

@@ -40,7 +40,7 @@ import numpy as np
 from jax import tree_util
 
 from fx.ir import ClosedGraph, Equation, Graph, Literal, Var, print_equation
-from fx.source_info import CurrentSource, user_frame_info
+from fx.source_info import current_source, user_frame_info
 
 __all__ = ["Interpreter", "LoweringInterpreter", "eval_graph", "lower_graph", "graph_to_fn",
            "bind_equation", "equation_error", "rule_error"]
@@ -135,7 +135,7 @@ class Interpreter:
         for v, x in zip(self.graph.in_vars, self.consts + list(args)):
             env[id(v)] = x
         read = self.read
-        current = CurrentSource
+        current = current_source
         outer = current.info
         try:
             for eqn in self.graph.equations:

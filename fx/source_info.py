@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 from contextlib import contextmanager
 
 from fx.ir import SourceInfo
@@ -24,18 +25,23 @@ def _is_internal(code) -> bool:
     return hit
 
 
-class CurrentSource:
+class _CurrentSource(threading.local):
     """The source line of the equation an Interpreter is re-binding (None when
-    ops come from the user's code directly)."""
-    info: SourceInfo | None = None
+    ops come from the user's code directly); one per thread."""
+
+    def __init__(self):
+        self.info: SourceInfo | None = None
+
+
+current_source = _CurrentSource()
 
 
 def user_frame_info(depth: int = 2) -> SourceInfo | None:
     """Return the SourceInfo of the innermost frame that is the user's code, or,
     while an Interpreter re-binds a graph's equation (a transformation of a
     traced graph), that equation's own source line."""
-    if CurrentSource.info is not None:
-        return CurrentSource.info
+    if current_source.info is not None:
+        return current_source.info
     f = sys._getframe(depth)
     while f is not None:
         code = f.f_code
@@ -49,12 +55,12 @@ def user_frame_info(depth: int = 2) -> SourceInfo | None:
 def equation_source(info: SourceInfo | None):
     """While the block runs, ops report ``info`` as their user line (an
     Interpreter re-binding an equation keeps the line it was written at)."""
-    prev = CurrentSource.info
-    CurrentSource.info = info
+    prev = current_source.info
+    current_source.info = info
     try:
         yield
     finally:
-        CurrentSource.info = prev
+        current_source.info = prev
 
 
 def with_user_line(err: Exception, depth: int = 3) -> Exception:

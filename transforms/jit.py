@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import threading
 from collections import OrderedDict
 from typing import Callable, Sequence
 
@@ -56,6 +57,7 @@ class Jitted:
         self._static_argnames = _norm(static_argnames) if not isinstance(static_argnames, str) \
             else (static_argnames,)
         self._graphs: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
         self.traces = 0  # how many times the Python function was traced
         kwargs = {}
         if in_shardings is not None:
@@ -82,12 +84,14 @@ class Jitted:
         leaves, tree = tree_util.tree_flatten((dyn, dyn_kwargs))
         key = (tree, tuple(get_aval(x) for x in leaves), statics, static_kw)
         try:
-            hit = self._graphs.get(key)
+            with self._lock:
+                hit = self._graphs.get(key)
+                if hit is not None:
+                    self._graphs.move_to_end(key)
         except TypeError:
             raise TypeError(f"jit: static arguments must be hashable, got {statics + static_kw}. "
                             f"Pass arrays as dynamic arguments instead.") from None
         if hit is not None:
-            self._graphs.move_to_end(key)
             return hit
         self.traces += 1
         fun = self._fun
@@ -95,9 +99,10 @@ class Jitted:
         g = make_graph(lambda *a, **k: fun(*a, **k, **static_kw_d),
                        static_argnums=self._static_argnums)(*args, **dyn_kwargs)
         g = passes.dce(passes.cse(g))
-        self._graphs[key] = g
-        if len(self._graphs) > _GRAPH_CACHE_SIZE:
-            self._graphs.popitem(last=False)
+        with self._lock:  # threads may trace the same function at once
+            self._graphs[key] = g
+            if len(self._graphs) > _GRAPH_CACHE_SIZE:
+                self._graphs.popitem(last=False)
         return g
 
     def _lowered(self, *args, **kwargs):
