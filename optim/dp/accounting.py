@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+from numbers import Real
 
 from optim.dp.errors import AccountantError, DeltaError, UnreachableEpsilonError
 
@@ -49,6 +50,15 @@ def _check(steps, q, delta, accountant) -> None:
         raise AccountantError(f"steps must be a non-negative int, got {steps!r}.")
 
 
+def _check_sigma(noise_multiplier, who: str) -> None:
+    """sigma must be a finite number >= 0 (NaN would account as epsilon 0)."""
+    if not (isinstance(noise_multiplier, Real) and math.isfinite(noise_multiplier)
+            and noise_multiplier >= 0):
+        raise AccountantError(f"{who}: noise_multiplier must be a finite number >= 0, got "
+                              f"{noise_multiplier!r}. Fix: pass the sigma the training used "
+                              f"(noise std / l2_norm_clip), e.g. 1.1.")
+
+
 def dp_sgd_event(steps: int, q: float, noise_multiplier: float, *,
                  dataset_size: int | None = None,
                  max_batch_size: int | None = None):
@@ -61,6 +71,7 @@ def dp_sgd_event(steps: int, q: float, noise_multiplier: float, *,
       dataset_size, max_batch_size: give both for truncated Poisson sampling
         (fixed-shape batches from ``poisson_batches``).
     """
+    _check_sigma(noise_multiplier, "dp_sgd_event")
     if (dataset_size is None) != (max_batch_size is None):
         raise AccountantError("dp_sgd_event: give both dataset_size and max_batch_size (for "
                               "truncated Poisson sampling) or neither.")
@@ -119,6 +130,7 @@ def epsilon(steps: int, q: float, noise_multiplier: float, delta: float,
         >>> epsilon(steps=1000, q=256 / 60000, noise_multiplier=1.1, delta=1e-5)
     """
     _check(steps, q, delta, accountant)
+    _check_sigma(noise_multiplier, "epsilon")
     if steps == 0:
         return 0.0
     event = dp_sgd_event(steps, q, noise_multiplier, dataset_size=dataset_size,

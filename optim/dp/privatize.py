@@ -22,6 +22,7 @@ import math
 from numbers import Real
 from typing import Any, Callable
 
+import jax
 import numpy as np
 from jax import tree_util
 
@@ -53,8 +54,47 @@ def _check_clip_value(c, where: str) -> None:
                                 f"(e.g. 1.0); the noise std is noise_multiplier * C.")
 
 
+def _check_mask(mask, size: int) -> None:
+    """A mask must be ``(B,)`` with entries in {0, 1}: a weight w > 1 would make
+    the sensitivity w * C while the noise is calibrated to C. Traced masks must
+    be bool (their values cannot be checked)."""
+    if mask is None:
+        return
+    shape = tuple(np.shape(mask))
+    if shape != (size,):
+        raise DPArgumentError(f"privatize_gradients: mask must have shape (B,) = ({size},), one "
+                              f"entry per example of the batch, got shape {shape}. Fix: pass "
+                              f"the sampler's bool mask for this batch.")
+    if _is_traced(mask):
+        if np.dtype(mask.dtype) != np.dtype(bool):
+            raise DPArgumentError(
+                f"privatize_gradients: a traced mask (inside jit/vmap) must be bool, got "
+                f"{np.dtype(mask.dtype).name}: its values cannot be checked, and entries other "
+                f"than 0/1 would void the privacy guarantee. Fix: pass mask.astype(bool).")
+        return
+    values = np.asarray(mask)
+    if values.dtype != np.dtype(bool) and not np.all((values == 0) | (values == 1)):
+        bad = values[(values != 0) & (values != 1)][:3]
+        raise DPArgumentError(
+            f"privatize_gradients: mask entries must be 0 or 1 (False/True), got values such "
+            f"as {bad.tolist()}: a weight w scales an example's sensitivity to w * C while the "
+            f"noise is calibrated to C. Fix: pass a bool mask (padding examples False).")
+
+
+def _check_divisor(expected_batch_size) -> None:
+    if expected_batch_size is not None and not _is_traced(expected_batch_size):
+        value = np.asarray(expected_batch_size)
+        if value.shape != () or not np.isfinite(value) or value <= 0:
+            raise DPArgumentError(
+                f"privatize_gradients: expected_batch_size must be a positive finite number, "
+                f"got {expected_batch_size!r}. Fix: pass q * dataset_size (the expected number "
+                f"of sampled examples), or None to divide by the batch size.")
+
+
 def _is_traced(x) -> bool:
-    return type(x).__module__.split(".")[0] not in ("jax", "jaxlib", "numpy")
+    """An abstract value (our tracer or jax's): its contents cannot be checked."""
+    return isinstance(x, jax.core.Tracer) or \
+        type(x).__module__.split(".")[0] not in ("jax", "jaxlib", "numpy", "builtins")
 
 
 def _clip_leaves(l2_norm_clip, params) -> list | None:
@@ -92,7 +132,11 @@ def leading_size(tree, who: str = "privatize_gradients", what: str = "batch",
         raise NotPerExampleLossError(
             f"{who}: every leaf of {what} needs the same leading (example) axis, got leading "
             f"sizes {sorted(map(str, sizes))}. Fix: stack examples along axis 0{fix}.")
-    return sizes.pop()
+    size = sizes.pop()
+    if size == 0:
+        raise DPArgumentError(f"{who}: {what} is empty (0 examples). Fix: skip the step, or "
+                              f"pad the batch with masked-out examples (mask False).")
+    return size
 
 
 def _check_per_example(leaves) -> None:
@@ -232,6 +276,7 @@ def clipped_gradient_sum(loss: Callable, params, batch, *, l2_norm_clip, mask=No
                               f"{method!r}.")
     c_leaves = _clip_leaves(l2_norm_clip, params)
     size = leading_size(batch)
+    _check_mask(mask, size)
     example, plan = example_of(batch), None
     if method != "vmap" and microbatch_size is None:
         plan = clipping_plan(loss, params, example)     # traces the loss once, for both
@@ -363,9 +408,12 @@ def privatize_gradients(loss: Callable, params, batch, *, l2_norm_clip, noise_mu
     References:
         Abadi et al., 2016; Li et al., 2022; Bu et al., 2023.
     """
-    if isinstance(noise_multiplier, Real) and not noise_multiplier >= 0:
-        raise DPArgumentError(f"privatize_gradients: noise_multiplier must be >= 0, got "
-                              f"{noise_multiplier!r}. Fix: 0 turns noise off (no privacy).")
+    if isinstance(noise_multiplier, Real) and not (noise_multiplier >= 0
+                                                   and math.isfinite(noise_multiplier)):
+        raise DPArgumentError(f"privatize_gradients: noise_multiplier must be >= 0 and "
+                              f"finite, got {noise_multiplier!r}. Fix: pass sigma (e.g. 1.1; "
+                              f"0 turns noise off: no privacy).")
+    _check_divisor(expected_batch_size)
     noisy = not (isinstance(noise_multiplier, Real) and noise_multiplier == 0)
     if noisy and key is None:
         raise DPArgumentError("privatize_gradients: noise_multiplier > 0 needs a key "
