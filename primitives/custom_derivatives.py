@@ -31,6 +31,7 @@ from jax import tree_util
 from fx.ad import Zero, instantiate_zero
 from fx.batching import batch_body, def_body_batch, vmap_flat
 from fx.core import Primitive, get_aval, is_eager
+from fx.dtypes import is_float
 from fx.errors import FxTypeError
 from fx.interpreter import lower_graph
 from fx.ir import as_param
@@ -174,17 +175,28 @@ class custom_jvp:
         def flat_jvp(consts, primals, tangents):
             p = tuple(tree_util.tree_unflatten(in_tree, primals))
             t = tuple(tree_util.tree_unflatten(in_tree, tangents))
-            out, t_out = user_jvp(*static, p, t)
+            pair = user_jvp(*static, p, t)
+            if not (isinstance(pair, (tuple, list)) and len(pair) == 2):
+                raise FxTypeError(
+                    f"custom_jvp rule of {fun.__name__} must produce a pair (list or tuple of "
+                    f"length two) of primal and tangent outputs, got {type(pair).__name__}"
+                    f"{' of length ' + str(len(pair)) if isinstance(pair, (tuple, list)) else ''}"
+                    f". Fix: return (f(x), tangent).")
+            out, t_out = pair
             o_flat, o_tree = tree_util.tree_flatten(out)
             t_flat, t_tree = tree_util.tree_flatten(t_out)
             if o_tree != out_tree or t_tree != out_tree:
                 raise FxTypeError(f"custom_jvp rule of {fun.__name__} returned structures "
                                   f"{o_tree} / {t_tree}, but the function returns {out_tree}.")
             for o, t in zip(o_flat, t_flat):
-                if get_aval(o).shape != get_aval(t).shape:
-                    raise FxTypeError(f"custom_jvp rule of {fun.__name__}: tangent "
-                                      f"{get_aval(t).str_short()} does not match output "
-                                      f"{get_aval(o).str_short()}.")
+                oa, ta = get_aval(o), get_aval(t)
+                if oa.shape != ta.shape or (is_float(oa) and oa.dtype != ta.dtype):
+                    raise FxTypeError(
+                        f"custom_jvp rule of {fun.__name__} must produce primal and tangent "
+                        f"outputs with corresponding shapes and dtypes: expected "
+                        f"{oa.strip_weak().str_short()} (the tangent type of "
+                        f"{oa.str_short()}), got {ta.str_short()}. Fix: cast the tangent with "
+                        f".astype({oa.dtype.name}).")
             return o_flat, t_flat
 
         outs = custom_jvp_call_p.bind(*closed.consts, *dyn_flat, call=as_param(closed),

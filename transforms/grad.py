@@ -21,12 +21,12 @@ from jax import tree_util
 
 from fx.ad import backward_pass, instantiate_zero, linearize_flat
 from fx.core import get_aval, structural
-from fx.dtypes import float0_zeros, is_float
+from fx.dtypes import float0_zeros, is_complex, is_float
 from fx.errors import FxTypeError
 from transforms.jvp import _lower_aux, _split_aux, jvp
 from transforms.vmap import vmap
 
-__all__ = ["vjp", "grad", "value_and_grad", "jacfwd", "jacrev", "hessian"]
+__all__ = ["vjp", "grad", "value_and_grad", "jacfwd", "jacrev", "hessian", "CotangentError"]
 
 
 def vjp(fun: Callable, *primals, has_aux: bool = False):
@@ -66,9 +66,11 @@ def vjp(fun: Callable, *primals, has_aux: bool = False):
                               f"output's {out_tree}.")
         for i, (c, a) in enumerate(zip(ct_flat, out_avals)):
             ca = get_aval(c)
-            if ca.shape != a.shape:
-                raise FxTypeError(f"vjp: cotangent leaf {i} is {ca.str_short()} but the output "
-                                  f"is {a.str_short()}: they must have the same shape and dtype.")
+            if ca.shape != a.shape or (is_float(a) and ca.dtype != a.dtype):
+                raise CotangentError(
+                    f"vjp: cotangent leaf {i} is {ca.str_short()} but the output is "
+                    f"{a.str_short()}: the cotangent must have the output's shape and dtype. "
+                    f"Fix: pass e.g. fnp.ones_like(out) or ct.astype({a.dtype.name}).")
         nz = [c for c, z in zip(ct_flat, out_zero) if not z]
         n_lin = sum(want)
         cts = backward_pass(linear.graph, linear.consts, [True] * n_lin, [None] * n_lin, nz)
@@ -83,6 +85,11 @@ def vjp(fun: Callable, *primals, has_aux: bool = False):
     return out, f_vjp
 
 
+class CotangentError(FxTypeError, ValueError):
+    """A cotangent given to a vjp function does not match the output's shape or
+    dtype (a ValueError, as jax's, and an FxTypeError)."""
+
+
 def _check_argnums(argnums, n_args, who):
     nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
     for a in nums:
@@ -90,17 +97,52 @@ def _check_argnums(argnums, n_args, who):
             raise FxTypeError(f"{who}: argnums={argnums!r} is out of range for a function called "
                               f"with {n_args} positional argument(s). Fix: pick argnums among "
                               f"0..{n_args - 1}.")
-    return tuple(a % n_args for a in nums)
+    canon = tuple(a % n_args for a in nums)
+    if len(set(canon)) != len(canon):
+        raise FxTypeError(f"{who}: argnums={argnums!r} names an argument twice. Fix: list each "
+                          f"argument once (e.g. argnums=(0, 1)).")
+    return canon
+
+
+def _check_inputs(leaves, who: str, holomorphic: bool) -> None:
+    """JAX's input rules of jacfwd (and of every holomorphic transform):
+    holomorphic needs complex inputs, otherwise real floating inputs."""
+    for leaf in leaves:
+        aval = get_aval(leaf)
+        if holomorphic:
+            if not is_complex(aval):
+                raise FxTypeError(f"{who} with holomorphic=True requires inputs with complex "
+                                  f"dtype, but got {aval.dtype.name}. Fix: cast the inputs to "
+                                  f"complex64, or drop holomorphic=True.")
+        elif not is_float(aval) or is_complex(aval):
+            raise FxTypeError(
+                f"{who} requires real-valued inputs (input dtype that is a sub-dtype of "
+                f"np.floating), but got {aval.dtype.name}. For holomorphic differentiation, "
+                f"pass holomorphic=True. For integer or complex inputs use jvp directly.")
+
+
+def _check_real_output(aval, who: str, holomorphic: bool) -> None:
+    if holomorphic:
+        if not is_complex(aval):
+            raise FxTypeError(f"{who} with holomorphic=True requires outputs with complex dtype, "
+                              f"but got {aval.dtype.name}.")
+    elif not is_float(aval) or is_complex(aval):
+        raise FxTypeError(
+            f"{who} requires real-valued outputs (output dtype that is a sub-dtype of "
+            f"np.floating), but got {aval.dtype.name}. For holomorphic differentiation, pass "
+            f"holomorphic=True. For complex or integer outputs use vjp directly.")
 
 
 def value_and_grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False,
-                   allow_int: bool = False):
+                   holomorphic: bool = False, allow_int: bool = False):
     """As ``jax.value_and_grad``: returns ``(value, grad)`` (``((value, aux), grad)`` with has_aux).
 
     Args:
       fun: function whose output is a real scalar.
       argnums: which positional argument(s) to differentiate (int or tuple).
       has_aux: ``fun`` returns ``(scalar, aux)``.
+      holomorphic: ``fun`` is holomorphic: complex inputs and output, the
+        gradient is ``f'(z)`` (as JAX). Without it a complex output raises.
       allow_int: allow integer inputs (their gradient is float0 zeros).
 
     Returns:
@@ -110,6 +152,8 @@ def value_and_grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: boo
     def vg(*args, **kwargs):
         nums = _check_argnums(argnums, len(args), "grad")
         for i in nums:
+            if holomorphic:
+                _check_inputs(tree_util.tree_leaves(args[i]), "grad", True)
             for leaf in tree_util.tree_leaves(args[i]):
                 aval = get_aval(leaf)
                 if not is_float(aval) and not allow_int:
@@ -136,6 +180,7 @@ def value_and_grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: boo
                 f"grad requires a real scalar output, got {what}. Fix: reduce the output "
                 f"(e.g. fnp.sum/fnp.mean), use has_aux=True to return extra values, or use "
                 f"jacrev/vjp for non-scalar outputs.")
+        _check_real_output(aval, "grad", holomorphic)
         one = np.ones((), dtype=aval.dtype)
         g = f_vjp(tree_util.tree_unflatten(tree_util.tree_structure(out), [one]))
         g = g[0] if isinstance(argnums, int) else tuple(g)
@@ -147,14 +192,15 @@ def value_and_grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: boo
 
 
 def grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False,
-         allow_int: bool = False):
-    """As ``jax.grad``: the gradient of a real scalar function (see value_and_grad).
+         holomorphic: bool = False, allow_int: bool = False):
+    """As ``jax.grad``: the gradient of a real scalar function (see value_and_grad;
+    same arguments, in JAX's order).
 
     Example::
 
         >>> grad(lambda x: x * x)(3.0)   # 6.0
     """
-    vg = value_and_grad(fun, argnums, has_aux, allow_int)
+    vg = value_and_grad(fun, argnums, has_aux, holomorphic, allow_int)
 
     @functools.wraps(fun)
     def g(*args, **kwargs):
@@ -179,8 +225,11 @@ def _std_basis(leaves):
     return n, basis
 
 
-def jacfwd(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False):
+def jacfwd(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False,
+           holomorphic: bool = False):
     """As ``jax.jacfwd``: Jacobian by forward mode, vmapped over the input basis.
+
+    Inputs must be real floats (complex ones with ``holomorphic=True``), as JAX.
 
     Returns:
       A function whose output has, for each output leaf of shape ``out`` and
@@ -190,6 +239,7 @@ def jacfwd(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = Fals
         nums = _check_argnums(argnums, len(args), "jacfwd")
         diff = tuple(args[i] for i in nums)
         d_leaves, d_tree = tree_util.tree_flatten(diff)
+        _check_inputs(d_leaves, "jacfwd", holomorphic)
         n, basis = _std_basis(d_leaves)
 
         def f_diff(*dl):
@@ -233,10 +283,24 @@ def _slice_last(o, start, stop):
     return structural("slice")(o, (0,) * (aval.ndim - 1) + (start,), aval.shape[:-1] + (stop,))
 
 
-def jacrev(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False):
-    """As ``jax.jacrev``: Jacobian by reverse mode, vmapped over the output basis."""
+def jacrev(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False,
+           holomorphic: bool = False, allow_int: bool = False):
+    """As ``jax.jacrev``: Jacobian by reverse mode, vmapped over the output basis.
+
+    Outputs must be real floats (complex ones with ``holomorphic=True``);
+    inputs floats (integers with ``allow_int``), as JAX."""
     def jac(*args):
         nums = _check_argnums(argnums, len(args), "jacrev")
+        for i in nums:
+            leaves = tree_util.tree_leaves(args[i])
+            if holomorphic:
+                _check_inputs(leaves, "jacrev", True)
+            elif not allow_int and not all(is_float(get_aval(x)) for x in leaves):
+                bad = next(get_aval(x) for x in leaves if not is_float(get_aval(x)))
+                raise FxTypeError(f"jacrev requires real- or complex-valued inputs (input dtype "
+                                  f"that is a sub-dtype of np.floating), but got "
+                                  f"{bad.dtype.name}. Fix: convert it to float, or pass "
+                                  f"allow_int=True.")
 
         def f_diff(*diff):
             full = list(args)
@@ -247,6 +311,8 @@ def jacrev(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = Fals
         res = vjp(f_diff, *[args[i] for i in nums], has_aux=has_aux)
         out, f_vjp = res[0], res[1]
         o_leaves, o_tree = tree_util.tree_flatten(out)
+        for o in o_leaves:
+            _check_real_output(get_aval(o), "jacrev", holomorphic)
         m, basis = _std_basis(o_leaves)
 
         def pull(*ct_leaves):
@@ -274,6 +340,7 @@ def jacrev(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = Fals
     return jac
 
 
-def hessian(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False):
+def hessian(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False,
+            holomorphic: bool = False):
     """As ``jax.hessian``: ``jacfwd(jacrev(fun))``."""
-    return jacfwd(jacrev(fun, argnums, has_aux), argnums, has_aux)
+    return jacfwd(jacrev(fun, argnums, has_aux, holomorphic), argnums, has_aux, holomorphic)

@@ -82,14 +82,19 @@ def checkpoint(fun: Callable | None = None, *, policy: Callable | None = None,
 
     @functools.wraps(fun)
     def wrapped(*args):
+        if any(not -len(args) <= i < len(args) for i in static_argnums):
+            raise ValueError(f"checkpoint: static_argnums={static_argnums} is out of range for a "
+                             f"call with {len(args)} positional argument(s); each must be in "
+                             f"{-len(args)}..{len(args) - 1} (as jax.checkpoint).")
+        statics = {i % len(args) for i in static_argnums}
         if is_eager():
             return fun(*args)
-        dyn = [a for i, a in enumerate(args) if i not in static_argnums]
+        dyn = [a for i, a in enumerate(args) if i not in statics]
         flat, in_tree = tree_util.tree_flatten(dyn)
 
         def flat_fun(*fl):
             d = iter(tree_util.tree_unflatten(in_tree, fl))
-            return fun(*[a if i in static_argnums else next(d) for i, a in enumerate(args)])
+            return fun(*[a if i in statics else next(d) for i, a in enumerate(args)])
         closed = make_graph(flat_fun)(*flat)
         outs = remat_p.bind(*closed.consts, *flat, call=as_param(closed), policy=policy,
                             prevent_cse=prevent_cse)

@@ -593,10 +593,13 @@ def while_loop(cond_fun: Callable, body_fun: Callable, init_val):
     box = []
     cond, c_consts = trace_flat(flatten_fn(cond_fun, tree, box), [get_aval(x) for x in leaves])
     outs = cond.out_avals
-    if len(outs) != 1 or outs[0].shape != () or outs[0].dtype != np.dtype(bool):
-        raise user_error(f"while_loop: cond_fun must return a boolean scalar, got "
-                         f"{box[0] if len(outs) != 1 else fmt(outs)}. Fix: reduce it "
-                         f"(fnp.all / fnp.any) or compare (x < n).")
+    if (len(outs) != 1 or not tree_util.treedef_is_leaf(box[0]) or outs[0].shape != ()
+            or outs[0].dtype != np.dtype(bool)):
+        got = fmt(outs) if len(outs) == 1 and tree_util.treedef_is_leaf(box[0]) else \
+            f"pytree {box[0]}"
+        raise user_error(f"while_loop: cond_fun must return a boolean scalar, got {got}. Fix: "
+                         f"return one bool (not a tuple); reduce it (fnp.all / fnp.any) or "
+                         f"compare (x < n).")
     outs = while_p.bind(*c_consts, *b_consts, *leaves,
                         **_while_params(cond, body, len(c_consts), len(b_consts)))
     return tree_util.tree_unflatten(tree, outs)
