@@ -210,6 +210,9 @@ class Primitive:
             return fn(*args)
         except FxError:
             raise
+        except RecursionError:  # a deeply nested graph: compile it with a higher limit
+            with deep_recursion():
+                return fn(*args)
         except Exception as e:
             err = _explain_eager_failure(self, args, params, e)
             if err is not None:
@@ -391,6 +394,34 @@ def full_lower(val):
     if isinstance(val, Tracer):
         return val.full_lower()
     return val
+
+
+# --- deep graphs ---------------------------------------------------------------------------
+_DEEP_LIMIT = 20000
+_deep_lock = threading.Lock()
+_deep = {"depth": 0, "saved": None}
+
+
+@contextmanager
+def deep_recursion():
+    """Raise Python's recursion limit while graphs are traced or lowered: each
+    level of nested control flow (a cond inside a cond ...) costs tens of
+    frames of ours and jax's, so the default limit of 1000 stops at ~80
+    levels. Re-entrant and thread-safe; the old limit comes back when the
+    outermost block ends."""
+    with _deep_lock:
+        if _deep["depth"] == 0:
+            _deep["saved"] = sys.getrecursionlimit()
+            if _deep["saved"] < _DEEP_LIMIT:
+                sys.setrecursionlimit(_DEEP_LIMIT)
+        _deep["depth"] += 1
+    try:
+        yield
+    finally:
+        with _deep_lock:
+            _deep["depth"] -= 1
+            if _deep["depth"] == 0:
+                sys.setrecursionlimit(_deep["saved"])
 
 
 # --- abstract values of inputs -------------------------------------------------

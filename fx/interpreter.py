@@ -40,6 +40,7 @@ import numpy as np
 from jax import tree_util
 
 from fx.ir import ClosedGraph, Equation, Graph, Literal, Var, print_equation
+from fx.core import deep_recursion
 from fx.source_info import current_source, user_frame_info
 
 __all__ = ["Interpreter", "LoweringInterpreter", "eval_graph", "lower_graph", "graph_to_fn",
@@ -58,8 +59,8 @@ def equation_error(err: Exception, eqn: Equation, doing: str = "evaluating") -> 
     innermost equation is the one reported). Keeps the error's class: a new
     error of that class when it can be built from a message, else ``err``
     with the lines added as a note."""
-    if getattr(err, "_fx_equation", False):
-        return err
+    if getattr(err, "_fx_equation", False) or isinstance(err, RecursionError):
+        return err  # (printing a deeply nested equation would recurse again)
     where = f"\n  written at {eqn.source_info}" if eqn.source_info is not None else ""
     typed = "  (inputs: " + ", ".join(x.aval.str_short() for x in eqn.inputs) + ")"
     extra = f"\n  while {doing} equation  {print_equation(eqn).strip()}{typed}{where}"
@@ -137,18 +138,20 @@ class Interpreter:
         read = self.read
         current = current_source
         outer = current.info
-        try:
-            for eqn in self.graph.equations:
-                # ops bound for this equation report the line it was written at
-                current.info = eqn.source_info or outer
-                try:
-                    outs = self.run_equation(eqn, [read(x) for x in eqn.inputs])
-                except Exception as e:
-                    raise equation_error(e, eqn, self.doing) from e.__cause__
-                for v, o in zip(eqn.outputs, outs):
-                    env[id(v)] = o
-        finally:
-            current.info = outer
+        # nested graphs (a cond in a cond ...) recurse through here
+        with deep_recursion():
+            try:
+                for eqn in self.graph.equations:
+                    # ops bound for this equation report the line it was written at
+                    current.info = eqn.source_info or outer
+                    try:
+                        outs = self.run_equation(eqn, [read(x) for x in eqn.inputs])
+                    except Exception as e:
+                        raise equation_error(e, eqn, self.doing) from e.__cause__
+                    for v, o in zip(eqn.outputs, outs):
+                        env[id(v)] = o
+            finally:
+                current.info = outer
         return [np.asarray(v.val, v.aval.dtype) if type(v) is Literal else env[id(v)]
                 for v in self.graph.out_vars]
 

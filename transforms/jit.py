@@ -116,7 +116,11 @@ class Jitted:
     # -- calling
     def __call__(self, *args, **kwargs):
         if core.is_eager():
-            return self._jax_fn(*args, **kwargs)
+            try:
+                return self._jax_fn(*args, **kwargs)
+            except RecursionError:  # a deeply nested graph: trace and lower it again
+                with core.deep_recursion():  # with a higher recursion limit
+                    return self._jax_fn(*args, **kwargs)
         # under an outer fxjax transformation: trace inline
         return self._fun(*args, **kwargs)
 

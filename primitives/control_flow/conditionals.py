@@ -83,10 +83,12 @@ def _cond_lowering(index, *ops, branches):
 def _cond_jvp(primals, tangents, *, branches):
     index, *ops = primals
     nz = nonzero_mask(ops, tangents[1:])
-    out_nz = [False] * len(branches[0].out_avals)
-    for g in branches:
-        out_nz = [a or b for a, b in zip(out_nz, jvp_graph(g.graph, nz, False)[2])]
-    graphs, consts = join_consts([jvp_graph(g.graph, nz, out_nz)[:2] for g in branches])
+    first = [jvp_graph(g.graph, nz, False) for g in branches]
+    out_nz = [any(f[2][k] for f in first) for k in range(len(branches[0].out_avals))]
+    # a branch whose own non-zero tangents are already all of them is reused:
+    # re-tracing every branch would make nested conds exponential in depth
+    graphs, consts = join_consts([f[:2] if f[2] == out_nz else jvp_graph(g.graph, nz, out_nz)[:2]
+                                  for f, g in zip(first, branches)])
     dots = [t for t, z in zip(tangents[1:], nz) if z]
     args = [index, *consts, *ops, *dots]
     params = _branch_params(graphs)
@@ -141,12 +143,12 @@ def _cond_batch(args, bdims, *, axis_name, axis_size, branches):
             shape = get_aval(cases[0]).shape
             outs.append(select_n(broadcast_in_dim(index, shape, (0,)), *cases))
         return outs, [0] * n_out
-    out_b = [False] * n_out
-    for g in branches:
-        out_b = [a or b for a, b in
-                 zip(out_b, batch_graph(g.graph, in_b, axis_size, out_b, axis_name)[2])]
-    graphs, consts = join_consts([batch_graph(g.graph, in_b, axis_size, out_b, axis_name)[:2]
-                                  for g in branches])
+    first = [batch_graph(g.graph, in_b, axis_size, [False] * n_out, axis_name) for g in branches]
+    out_b = [any(f[2][k] for f in first) for k in range(n_out)]
+    # reuse a branch already batched as the union needs (nested conds stay linear)
+    graphs, consts = join_consts([
+        f[:2] if f[2] == out_b else batch_graph(g.graph, in_b, axis_size, out_b, axis_name)[:2]
+        for f, g in zip(first, branches)])
     outs = cond_p.bind(index, *consts, *ops, **_branch_params(graphs))
     return outs, [0 if b else None for b in out_b]
 
@@ -183,10 +185,12 @@ def _cond_partial_eval(eqn, unknowns):
     if unknowns[0]:
         return [], [eqn], [True] * n_out
     ops_uk = list(unknowns[1:])
-    out_uk = [False] * n_out
-    for g in branches:
-        out_uk = [a or b for a, b in zip(out_uk, partial_eval_graph(g.graph, ops_uk).out_unknown)]
-    pes = [partial_eval_graph(g.graph, ops_uk, instantiate=out_uk) for g in branches]
+    first = [partial_eval_graph(g.graph, ops_uk) for g in branches]
+    out_uk = [any(pe.out_unknown[k] for pe in first) for k in range(n_out)]
+    # a branch split as the union needs is reused (nested conds stay linear in depth)
+    pes = [pe if pe.out_unknown == out_uk else
+           partial_eval_graph(g.graph, ops_uk, instantiate=out_uk)
+           for pe, g in zip(first, branches)]
     slots, slot_idx = _merge_residuals([[v.aval for v in pe.residuals] for pe in pes])
     n_known_out = n_out - sum(out_uk)
     known_graphs, unknown_graphs = [], []
