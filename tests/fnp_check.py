@@ -4,8 +4,9 @@ Each case is ``f(m, *args)`` with ``m`` the numpy module: ``check`` runs it with
 ``m = fnp`` (ours) and ``m = jnp`` (theirs) through the oracle (values and dtypes,
 eager, under jit and via the Graph), and also compares the weak type of every
 output (our traced aval vs ``jax.eval_shape``). Where jax.numpy raises, ours
-must raise too. ``check_variants`` runs one case over many inputs: the full
-oracle on the first, then all of them in ONE jitted call (one compile per side).
+must raise too. ``check_variants`` runs one case over many inputs, and
+``check_cases`` many cases: eagerly the first (or every) case, then all of them
+in ONE jitted call and ONE typechecked Graph (one compile per side).
 """
 from __future__ import annotations
 
@@ -82,42 +83,69 @@ def _raises(fn, *args):
     return False
 
 
-def check_variants(f, variants, rtol=None, atol=None):
+def check_variants(f, variants, rtol=None, atol=None, eager="first"):
     """``f(m, *v)`` for every ``v`` in ``variants`` (tuples of arguments); see check_cases."""
-    return check_cases([(f, tuple(v)) for v in variants], rtol, atol)
+    return check_cases([(f, tuple(v)) for v in variants], rtol, atol, eager=eager)
 
 
-def check_cases(cases, rtol=None, atol=None):
-    """Many ``(f, args)`` cases, each ``f(m, *args)``, at the cost of one compile.
+def _describe(args) -> str:
+    return ", ".join(repr(a) if _is_py(a) else f"{np.dtype(a.dtype).name}{list(np.shape(a))}"
+                     for a in args)
+
+
+def check_cases(cases, rtol=None, atol=None, eager="first", names=None):
+    """Many ``(f, args)`` cases, each ``f(m, *args)``, at the cost of one compile per side.
 
     Cases jax.numpy rejects must be rejected by ours (while tracing); the
-    others are compared: the first with the full oracle, all together in one
-    jitted call, plus weak types. Returns the number of accepted cases."""
-    ok = []
-    for f, args in cases:
+    others are compared: eagerly (values and dtypes; ``eager="first"``: the
+    first accepted case only, for variants of one function; ``"all"``: every
+    case), then all together in ONE jitted call (values and dtypes), with the
+    traced Graph of all cases typechecked, the eager cases' Graph run through
+    ``graph_to_fn``, and the weak types of all outputs. Failures name their
+    case (``names``, else its index and argument types). Returns the number
+    of accepted cases."""
+    from transforms import jit as fjit
+    from oracle import assert_trees_close
+    names = list(names) if names is not None else [None] * len(cases)
+    ok, ok_names = [], []
+    for (f, args), name in zip(cases, names):
         if _raises(partial(f, jnp), *args):
             with pytest.raises(Exception):
                 fx.make_graph(partial(f, fnp))(*args)
         else:
             ok.append((f, args))
+            ok_names.append(name or f"case {len(ok) - 1} ({_describe(args)})")
     if not ok:
         return 0
-    check(ok[0][0], *ok[0][1], rtol=rtol, atol=atol, weak=False)
     fns = [f for f, _ in ok]
     arg_sets = [args for _, args in ok]
     # Python scalars stay static (closed over): traced, they would become 0-d arrays
     dyn = [[a for a in args if not _is_py(a)] for args in arg_sets]
 
-    def many(m, dyn):
+    def many(m, dyn, which=None):
         out = []
-        for f, args, d in zip(fns, arg_sets, dyn):
+        for i, (f, args, d) in enumerate(zip(fns, arg_sets, dyn)):
+            if which is not None and i not in which:
+                continue
             it = iter(d)
             out.append(f(m, *[a if _is_py(a) else next(it) for a in args]))
         return out
-    from transforms import jit as fjit
-    from oracle import assert_trees_close
+    n_eager = len(ok) if eager == "all" else 1
+    for (f, args), name in zip(ok[:n_eager], ok_names):
+        try:  # eager; the jitted and Graph checks are below, for all cases at once
+            assert_same_as_jax(partial(f, fnp), partial(f, jnp), *args, rtol=rtol, atol=atol,
+                               jit=False)
+        except AssertionError as e:
+            raise AssertionError(f"eager: {name}: {e}") from e
     got = fjit(partial(many, fnp))(dyn)
     want = jax.jit(partial(many, jnp))(dyn)
-    assert_trees_close(got, want, rtol, atol, what="jit(all cases)")
+    for g, w, name in zip(got, want, ok_names):
+        assert_trees_close(g, w, rtol, atol, what=f"jit(all cases): {name}")
+    graph = fx.make_graph(partial(many, fnp))(dyn)
+    fx.typecheck(graph)
+    eager_graph = fx.make_graph(partial(many, fnp, which=range(n_eager)))(dyn)
+    want = partial(many, jnp, which=range(n_eager))(dyn)
+    for g, w, name in zip(fx.graph_to_fn(eager_graph)(dyn), want, ok_names):
+        assert_trees_close(g, w, rtol, atol, what=f"graph_to_fn: {name}")
     assert_weak_type_matches(partial(many, fnp), partial(many, jnp), dyn)
     return len(ok)

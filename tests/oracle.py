@@ -2,6 +2,8 @@
 
 - ``assert_same_as_jax(ours, theirs, *args)``: values and dtypes equal, eager
   and under jit (ours under ``transforms.jit``, JAX's under ``jax.jit``).
+- ``assert_cases_same_as_jax(cases)``: the same over a table of cases, with one
+  compile per side for the jitted check of all of them.
 - ``assert_trees_close(a, b)``: the underlying tree comparison.
 - ``assert_jvp_matches`` / ``assert_vmap_matches`` / ``assert_transpose_matches``:
   transforms.jvp / vmap / linear_transpose vs jax.jvp / jax.vmap / jax.linear_transpose.
@@ -68,6 +70,112 @@ def assert_same_as_jax(ours, theirs, *args, rtol=None, atol=None, check_dtype=Tr
     return got
 
 
+class Case(tuple):
+    """One row of :func:`assert_cases_same_as_jax`: ``Case(name, ours, theirs, args)``."""
+
+    def __new__(cls, name, ours, theirs, args):
+        return super().__new__(cls, (name, ours, theirs, tuple(args)))
+
+
+def chunks(cases, n=10):
+    """pytest params of consecutive groups of ``n`` named cases (``case[0]`` the
+    name): one test per group, whose cases share one compile per side."""
+    import pytest
+    groups = [cases[i:i + n] for i in range(0, len(cases), n)]
+    return [pytest.param(g, id=f"{g[0][0]}..{g[-1][0]}") for g in groups]
+
+
+def _run_named(fns, tag):
+    """``{name: fn(*args)}`` over ``fns`` = [(name, fn)], for one traced call of all
+    cases; an exception while tracing names its case."""
+    def run(all_args):
+        out = {}
+        for name, fn in fns:
+            try:
+                out[name] = fn(*all_args[name])
+            except Exception as e:
+                raise AssertionError(f"[{name}] {tag}: {type(e).__name__}: {e}") from e
+        return out
+    return run
+
+
+def assert_cases_same_as_jax(cases, rtol=None, atol=None, check_dtype=True, jit=True,
+                             jax_eager=True, eager="all"):
+    """:func:`assert_same_as_jax` over many cases, with one jit compile per side for all.
+
+    Args:
+      cases: ``Case(name, ours, theirs, args)`` rows (or 4-tuples), distinct names.
+      jit: also compare ``transforms.jit`` with ``jax.jit`` and check the traced
+        Graph (typechecks; ``graph_to_fn`` gives the eager values), all cases in
+        ONE traced function per side instead of one per case.
+      jax_eager: JAX's eager values (what ours runs against eagerly) come from
+        running each case eagerly, as in assert_same_as_jax. With False they are
+        taken from the one ``jax.jit`` of all cases: for tables of single lax
+        ops that is the very program JAX runs eagerly (one op), without one
+        compile per case.
+      eager: which cases ours runs eagerly (and through ``graph_to_fn``, as
+        assert_same_as_jax): ``"all"``, ``"first"`` or a collection of names.
+        For variants (shapes, dtypes) of one composite function, the others
+        are checked under jit (values, dtypes) and in the typechecked Graph
+        only: eagerly every op of every variant compiles on its own, and the
+        eager path runs the same lowering rules as jit.
+
+    Every mismatch is collected and reported together, each with its case's
+    name. Returns JAX's values by name (its eager ones where computed).
+    """
+    from transforms import jit as fjit
+    cases = [Case(*c) for c in cases]
+    names = [c[0] for c in cases]
+    assert len(set(names)) == len(names), f"duplicate case names in {names}"
+    all_args = {name: args for name, _, _, args in cases}
+    ours_fns = [(name, ours) for name, ours, _, _ in cases]
+    theirs_all = _run_named([(name, theirs) for name, _, theirs, _ in cases], "jax")
+    failures = []
+
+    def attempt(name, what, thunk):
+        try:
+            return thunk()
+        except Exception as e:  # collect: report every failing case at once
+            failures.append(f"[{name}] {what}: {type(e).__name__}: {e}")
+
+    exp_jit = jax.jit(theirs_all)(all_args) if jit or not jax_eager else None
+    eager_names = (names if eager == "all" else names[:1] if eager == "first"
+                   else [n for n in names if n in eager])
+    assert eager_names, f"no case runs eagerly (eager={eager!r})"
+    eager_fns = [(name, ours) for name, ours in ours_fns if name in eager_names]
+    if jax_eager:
+        expected = _run_named([(name, theirs) for name, _, theirs, _ in cases
+                               if name in eager_names], "jax")(all_args)
+    else:
+        expected = exp_jit
+    for name, ours in eager_fns:
+        attempt(name, "eager", lambda: assert_trees_close(
+            ours(*all_args[name]), expected[name], rtol, atol, check_dtype,
+            what=f"[{name}] eager"))
+    if jit:
+        def check_all(what, got, exp):
+            for name in got:
+                attempt(name, what, lambda: assert_trees_close(
+                    got[name], exp[name], rtol, atol, check_dtype, what=f"[{name}] {what}"))
+
+        got = attempt("all cases", "jit",
+                      lambda: fjit(_run_named(ours_fns, "transforms.jit"))(all_args))
+        if got is not None:
+            check_all("jit", got, exp_jit)
+
+        def graph():
+            g = fx.make_graph(_run_named(ours_fns, "make_graph"))(all_args)
+            fx.typecheck(g)
+            if len(eager_fns) < len(ours_fns):  # the eager cases' own Graph
+                g = fx.make_graph(_run_named(eager_fns, "make_graph"))(all_args)
+            return fx.graph_to_fn(g)(all_args)  # runs the ops eagerly
+        got = attempt("all cases", "graph", graph)
+        if got is not None:
+            check_all("graph_to_fn", got, expected)
+    assert not failures, f"{len(failures)} failure(s):\n" + "\n".join(failures)
+    return {**(exp_jit or {}), **expected}
+
+
 def _traced_typechecks(fn, *args):
     """The transformed function also stages to a Graph that typechecks (the
     batched / differentiated primitives' abstract evals agree with their outputs)."""
@@ -108,18 +216,106 @@ def assert_transpose_matches(ours, theirs, primals, ct, rtol=None, atol=None):
     return got
 
 
+def _assert_cases_transform(cases, run_ours, run_theirs, what, rtol, atol, eager_every):
+    """The core of the ``assert_cases_*_matches`` helpers.
+
+    ``cases``: ``{name: (ours, theirs, inputs)}`` (``inputs`` a pytree of
+    arrays); ``run_ours(ours, inputs)`` / ``run_theirs(theirs, inputs)`` apply
+    the transformation. JAX's values of all cases come from ONE ``jax.jit``.
+    Ours runs eagerly for every ``eager_every``-th case (all cases by default)
+    and the other cases in ONE ``transforms.jit`` (eagerly, each small op of
+    every case compiles on its own; the rules are the same); every case's
+    traced transformation typechecks. All failures are reported, named.
+    """
+    from transforms import jit as fjit
+    inputs = {name: c[2] for name, c in cases.items()}
+    expected = jax.jit(_run_named([(name, lambda inp, t=c[1]: run_theirs(t, inp))
+                                   for name, c in cases.items()], "jax"))(
+        {name: (inp,) for name, inp in inputs.items()})
+    ours_fns = [(name, lambda inp, o=c[0]: run_ours(o, inp)) for name, c in cases.items()]
+    failures = []
+
+    def attempt(name, label, thunk):
+        try:
+            return thunk()
+        except Exception as e:  # collect: report every failing case at once
+            failures.append(f"[{name}] {label}: {type(e).__name__}: {e}")
+
+    for i, (name, fn) in enumerate(ours_fns):
+        if i % eager_every == 0:
+            attempt(name, "eager", lambda: assert_trees_close(
+                fn(inputs[name]), expected[name], rtol, atol, what=f"{what} (eager)"))
+        attempt(name, "traced", lambda: fx.typecheck(fx.make_graph(fn)(inputs[name])))
+    jitted = [(name, fn) for i, (name, fn) in enumerate(ours_fns) if i % eager_every]
+    if jitted:
+        got = attempt("all cases", "jit", lambda: fjit(_run_named(jitted, "transforms.jit"))(
+            {name: (inputs[name],) for name, _ in jitted}))
+        for name in got or ():
+            attempt(name, "jit", lambda: assert_trees_close(
+                got[name], expected[name], rtol, atol, what=f"{what} (jit)"))
+    assert not failures, f"{len(failures)} failure(s):\n" + "\n".join(failures)
+
+
+def assert_cases_jvp_matches(cases, rtol=None, atol=None, eager_every=1):
+    """:func:`assert_jvp_matches` over ``(name, ours, theirs, primals, tangents)`` cases.
+
+    JAX's jvps of all cases are computed in ONE ``jax.jit`` (one compile, not
+    one per op of every case's eager jvp; no float0 tangents). Ours runs
+    eagerly for every ``eager_every``-th case, the others in one
+    ``transforms.jit``; its traced jvps typecheck."""
+    from transforms import jvp
+    _assert_cases_transform(
+        {n: (o, t, (tuple(p), tuple(d))) for n, o, t, p, d in cases},
+        lambda ours, pd: jvp(ours, *pd), lambda theirs, pd: jax.jvp(theirs, *pd),
+        "jvp (primal out, tangent out)", rtol, atol, eager_every)
+
+
+def assert_cases_vmap_matches(cases, rtol=None, atol=None, eager_every=1):
+    """:func:`assert_vmap_matches` over ``(name, ours, theirs, in_axes, args[, out_axes])``
+    cases: JAX's vmaps of all cases in ONE ``jax.jit``; ours eagerly for every
+    ``eager_every``-th case, the others in one ``transforms.jit``; its traced
+    vmaps typecheck."""
+    from transforms import vmap
+    axes = {c[0]: (c[3], c[5] if len(c) > 5 else 0) for c in cases}
+    _assert_cases_transform(
+        {c[0]: ((c[1], axes[c[0]]), (c[2], axes[c[0]]), tuple(c[4])) for c in cases},
+        lambda ours, args: vmap(ours[0], in_axes=ours[1][0], out_axes=ours[1][1])(*args),
+        lambda theirs, args: jax.vmap(theirs[0], in_axes=theirs[1][0],
+                                      out_axes=theirs[1][1])(*args),
+        "vmap", rtol, atol, eager_every)
+
+
+def assert_cases_transpose_matches(cases, rtol=None, atol=None, eager_every=1):
+    """:func:`assert_transpose_matches` over ``(name, ours, theirs, primals, ct)`` cases:
+    JAX's transposes of all cases in ONE ``jax.jit``; ours eagerly for every
+    ``eager_every``-th case, the others in one ``transforms.jit``; its traced
+    transposes typecheck."""
+    from transforms import linear_transpose
+    _assert_cases_transform(
+        {n: ((o, tuple(p)), (t, tuple(p)), ct) for n, o, t, p, ct in cases},
+        lambda ours, ct: linear_transpose(ours[0], *ours[1])(ct),
+        lambda theirs, ct: jax.linear_transpose(theirs[0], *theirs[1])(ct),
+        "linear_transpose", rtol, atol, eager_every)
+
+
 def assert_transform_matches(our_transform, jax_transform, ours, theirs, *args,
                              rtol=1e-5, atol=1e-5, jit=False):
     """``our_transform(ours)(*args)`` vs ``jax_transform(theirs)(*args)`` for any
     transform pair (grad, jacfwd, jacrev, hessian, vmap-of-grad, ...); with
-    ``jit`` also under our jit vs jax.jit."""
+    ``jit`` also under our jit.
+
+    Ours runs eagerly (and, with ``jit``, under ``transforms.jit``); JAX's
+    expected value is computed once, under ``jax.jit``: eagerly, JAX would
+    compile every small op of the transformed function separately (most of
+    these tests' time), and jit does not change JAX's result beyond float
+    reassociation well inside the tolerances."""
+    exp = jax.jit(jax_transform(theirs))(*args)
     got = our_transform(ours)(*args)
-    exp = jax_transform(theirs)(*args)
     assert_trees_close(got, exp, rtol, atol, check_dtype=True, what="transform")
     if jit:
         from transforms import jit as fjit
-        assert_trees_close(fjit(our_transform(ours))(*args), jax.jit(jax_transform(theirs))(*args),
-                           rtol, atol, what="jit(transform)")
+        assert_trees_close(fjit(our_transform(ours))(*args), exp, rtol, atol,
+                           what="jit(transform)")
     return got
 
 

@@ -6,9 +6,10 @@ import jax.numpy as jnp
 import pytest
 
 import fx
+from oracle import chunks
 import primitives.numpy as fnp
 from fx.errors import ConcretizationError, ShapeError
-from fnp_check import BF16, arr, check
+from fnp_check import BF16, arr, check_cases
 from transforms import jit as fjit, vmap, grad
 
 X23, H4, I3 = arr((2, 3)), arr((4,), BF16), arr((3,), np.int32)
@@ -116,9 +117,12 @@ IDS = [c[0] for c in CASES]
 assert len(set(IDS)) == len(IDS)
 
 
-@pytest.mark.parametrize("name,f,args", CASES, ids=IDS)
-def test_creation(name, f, args):
-    assert check(f, *args) is None, "jax.numpy rejected this case"
+@pytest.mark.parametrize("cases", chunks(CASES))
+def test_creation(cases):
+    """Each case eagerly, then the group in one jit and one typechecked Graph."""
+    assert check_cases([(f, args) for _, f, args in cases], eager="all",
+                       names=[name for name, _, _ in cases]) == len(cases), \
+        "jax.numpy rejected a case"
 
 
 # --- dtypes -----------------------------------------------------------------------------------

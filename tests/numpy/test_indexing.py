@@ -10,7 +10,8 @@ import pytest
 
 import fx
 from fx.errors import ConcretizationError
-from oracle import assert_same_as_jax, assert_jvp_matches, assert_vmap_matches
+from oracle import (assert_cases_same_as_jax, assert_jvp_matches, assert_same_as_jax,
+                    assert_vmap_matches, chunks)
 from primitives.numpy.indexing import NonConcreteBooleanIndexError, at, getitem
 from transforms import jit
 
@@ -75,17 +76,25 @@ GET_CASES = [
     ("bool operand", lambda: (I(2, 0), S(1, None)), X2 > 3, ()),
     ("weak operand", lambda: 0, None, ()),
 ]
-GET_IDS = [c[0] for c in GET_CASES]
 
 
-@pytest.mark.parametrize("name,idx,x,extra", GET_CASES, ids=GET_IDS)
-def test_getitem(name, idx, x, extra):
-    if x is None:  # weak-typed operand (a Python-scalar product)
-        ours = lambda y, *a: getitem(y * jnp.ones(3), idx(*a))
-        theirs = lambda y, *a: (y * jnp.ones(3))[idx(*a)]
-        assert_same_as_jax(ours, theirs, 2.0)
-        return
-    assert_same_as_jax(lambda y, *a: getitem(y, idx(*a)), lambda y, *a: y[idx(*a)], x, *extra)
+def _getitem_case(name, idx, x, extra):
+    return name, lambda y, *a: getitem(y, idx(*a)), lambda y, *a: y[idx(*a)], (x, *extra)
+
+
+@pytest.mark.parametrize("cases", chunks([c for c in GET_CASES if c[2] is not None]))
+def test_getitem(cases):
+    """Each case eagerly, then the group in one jit and one typechecked Graph. Pure
+    data movement: jax's values under jit are its eager ones."""
+    assert_cases_same_as_jax([_getitem_case(*c) for c in cases], jax_eager=False)
+
+
+def test_getitem_weak_operand():
+    """A weak-typed operand (a Python-scalar product)."""
+    (idx,) = [c[1] for c in GET_CASES if c[2] is None]
+    ours = lambda y: getitem(y * jnp.ones(3), idx())  # noqa: E731
+    theirs = lambda y: (y * jnp.ones(3))[idx()]  # noqa: E731
+    assert_same_as_jax(ours, theirs, 2.0)
 
 
 @pytest.mark.parametrize("idx", [(True, 1), (1, True), (None, True), (np.bool_(True), 1),
@@ -147,11 +156,9 @@ AT_CASES = [
     ("get sorted unique", "get", lambda: I(0, 2), None, X2, (),
      {"indices_are_sorted": True, "unique_indices": True}),
 ]
-AT_IDS = [c[0] for c in AT_CASES]
 
 
-@pytest.mark.parametrize("name,method,idx,v,x,extra,kw", AT_CASES, ids=AT_IDS)
-def test_at(name, method, idx, v, x, extra, kw):
+def _at_case(name, method, idx, v, x, extra, kw):
     args = () if v is None else (v,)
 
     def ours(y, *a):
@@ -159,7 +166,13 @@ def test_at(name, method, idx, v, x, extra, kw):
 
     def theirs(y, *a):
         return getattr(y.at[idx(*a)], method)(*args, **kw)
-    assert_same_as_jax(ours, theirs, x, *extra)
+    return name, ours, theirs, (x, *extra)
+
+
+@pytest.mark.parametrize("cases", chunks(AT_CASES))
+def test_at(cases):
+    """Each case eagerly, then the group in one jit and one typechecked Graph."""
+    assert_cases_same_as_jax([_at_case(*c) for c in cases])
 
 
 def test_operator_at():

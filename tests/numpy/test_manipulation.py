@@ -13,7 +13,7 @@ import pytest
 import fx
 import primitives.numpy as fnp
 from fx.errors import ConcretizationError, ShapeError
-from oracle import assert_same_as_jax
+from oracle import Case, assert_cases_same_as_jax, assert_same_as_jax
 
 BF16 = jnp.bfloat16
 
@@ -170,21 +170,36 @@ IDS = [c[0] for c in CASES]
 assert len(set(IDS)) == len(IDS)
 
 
-@pytest.mark.parametrize("name,f,args", CASES, ids=IDS)
-def test_manipulation(name, f, args):
-    assert_same_as_jax(partial(f, fnp), partial(f, jnp), *args)
+DTYPE_CASES = ["transpose axes", "concatenate", "stack", "pad edge", "roll multi", "take axis",
+               "tril batch", "diag build", "repeat counts", "tile", "split indices", "sort",
+               "argsort"]
+DTYPES = {"bf16": BF16, "i32": np.int32, "bool": np.bool_}  # float32: the case itself
 
 
-@pytest.mark.parametrize("dtype", [np.float32, BF16, np.int32, np.bool_],
-                         ids=["f32", "bf16", "i32", "bool"])
-@pytest.mark.parametrize("name", ["transpose axes", "concatenate", "stack", "pad edge",
-                                  "roll multi", "take axis", "tril batch", "diag build",
-                                  "repeat counts", "tile", "split indices", "sort", "argsort"])
-def test_dtypes(name, dtype):
-    f, args = {c[0]: c[1:] for c in CASES}[name]
-    args = tuple(jnp.asarray(a, dtype) if getattr(a, "dtype", None) == np.float32 else a
+def _with_dtype(args, dtype):
+    return tuple(jnp.asarray(a, dtype) if getattr(a, "dtype", None) == np.float32 else a
                  for a in args)
-    assert_same_as_jax(partial(f, fnp), partial(f, jnp), *args)
+
+
+def _groups():
+    """The cases grouped by function (the id's first word), with the DTYPE_CASES
+    also in bf16, int32 and bool: one test, one compile per side, per group."""
+    groups = {}
+    for name, f, args in CASES:
+        group = groups.setdefault(name.split()[0], [])
+        group.append(Case(name, partial(f, fnp), partial(f, jnp), args))
+        if name in DTYPE_CASES:
+            group += [Case(f"{name} [{dt}]", partial(f, fnp), partial(f, jnp), _with_dtype(args, d))
+                      for dt, d in DTYPES.items()]
+    return [pytest.param(cases, id=key) for key, cases in groups.items()]
+
+
+@pytest.mark.parametrize("cases", _groups())
+def test_manipulation(cases):
+    """Every case eagerly (values and dtypes vs jax.numpy's), then all the group's
+    cases in one jit and one typechecked Graph. Data movement only (no
+    arithmetic), so jax's values under jit are its eager ones."""
+    assert_cases_same_as_jax(cases, jax_eager=False)
 
 
 def test_weak_type_kept():

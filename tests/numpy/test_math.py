@@ -6,9 +6,10 @@ import jax.numpy as jnp
 import pytest
 
 import fx
+from oracle import chunks
 import primitives.numpy as fnp
 from fx.errors import FxTypeError, ShapeError
-from fnp_check import BF16, arr, check, check_variants
+from fnp_check import BF16, arr, check_cases, check_variants
 
 # --- unary: (name, input kind) ------------------------------------------------------------
 UNARY = [
@@ -166,9 +167,12 @@ IDS = [c[0] for c in CASES]
 assert len(set(IDS)) == len(IDS)
 
 
-@pytest.mark.parametrize("name,f,args", CASES, ids=IDS)
-def test_special_cases(name, f, args):
-    assert check(f, *args) is None, "jax.numpy rejected this case"
+@pytest.mark.parametrize("cases", chunks(CASES))
+def test_special_cases(cases):
+    """Each case eagerly, then the group in one jit and one typechecked Graph."""
+    assert check_cases([(f, args) for _, f, args in cases], eager="all",
+                       names=[name for name, _, _ in cases]) == len(cases), \
+        "jax.numpy rejected a case"
 
 
 # --- graph structure --------------------------------------------------------------------------

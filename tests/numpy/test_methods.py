@@ -9,7 +9,7 @@ import jax.numpy as jnp
 import pytest
 
 import fx
-from oracle import assert_same_as_jax
+from oracle import assert_cases_same_as_jax, chunks
 from transforms import jit
 
 BF16 = jnp.bfloat16
@@ -71,9 +71,10 @@ OPERATORS = [
 ]
 
 
-@pytest.mark.parametrize("name,f,args", OPERATORS, ids=[c[0] for c in OPERATORS])
-def test_operators(name, f, args):
-    assert_same_as_jax(f, f, *args)
+@pytest.mark.parametrize("cases", chunks(OPERATORS))
+def test_operators(cases):
+    """Each case eagerly, then the group in one jit and one typechecked Graph."""
+    assert_cases_same_as_jax([(name, f, f, args) for name, f, args in cases])
 
 
 # --- methods and properties: (id, f, args) ---
@@ -131,10 +132,10 @@ METHODS = [
 ]
 
 
-@pytest.mark.parametrize("name,f,args", METHODS,
-                         ids=[c.values[0] if hasattr(c, "values") else c[0] for c in METHODS])
-def test_methods(name, f, args):
-    assert_same_as_jax(f, f, *args)
+@pytest.mark.parametrize("cases", chunks(METHODS))
+def test_methods(cases):
+    """Each case eagerly, then the group in one jit and one typechecked Graph."""
+    assert_cases_same_as_jax([(name, f, f, args) for name, f, args in cases])
 
 
 def test_methods_stage_to_fnp_ops():

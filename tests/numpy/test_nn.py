@@ -1,5 +1,7 @@
 """primitives.nn against jax.nn: values and dtypes (eager, under jit, via the Graph),
 extreme inputs (no overflow), reductions over several axes, one_hot, standardize, errors."""
+from functools import partial
+
 import numpy as np
 import jax
 import jax.numpy as jnp
@@ -7,7 +9,12 @@ import pytest
 
 import primitives.nn as fnn
 from fx.errors import ShapeError
-from oracle import assert_same_as_jax, assert_jvp_matches, assert_vmap_matches
+from oracle import (Case, assert_cases_jvp_matches, assert_cases_same_as_jax,
+                    assert_cases_vmap_matches, assert_same_as_jax, assert_vmap_matches)
+
+# the jvp / vmap / transpose tables: ours eagerly for every fourth case, the others
+# in one transforms.jit (JAX's in one jax.jit)
+EAGER_EVERY = 4
 
 BF16 = jnp.bfloat16
 
@@ -56,23 +63,24 @@ INT_OK = ("identity", "relu", "relu6", "leaky_relu", "hard_tanh", "gelu_tanh", "
 
 
 @pytest.mark.parametrize("name,ours,theirs", ACTIVATIONS, ids=ACT_IDS)
-@pytest.mark.parametrize("dtype", [np.float32, BF16], ids=["f32", "bf16"])
-def test_activation_extremes(name, ours, theirs, dtype):
-    x = jnp.asarray(EXTREME, dtype)
-    got = assert_same_as_jax(ours, theirs, x)
-    assert np.isfinite(np.asarray(got, np.float32)).all() or name in ("squareplus",)
-
-
-@pytest.mark.parametrize("name,ours,theirs", ACTIVATIONS, ids=ACT_IDS)
-@pytest.mark.parametrize("shape", [(), (2, 3, 4)], ids=["0d", "3d"])
-def test_activation_shapes(name, ours, theirs, shape):
-    assert_same_as_jax(ours, theirs, _normal(shape, np.float32))
+def test_activation(name, ours, theirs):
+    """Extreme inputs in f32 and bf16 (no overflow), a 0-d and a 3-d operand, and
+    for INT_OK an int32 operand: eagerly once per dtype, all in one jit."""
+    cases = [Case("extremes-f32", ours, theirs, (jnp.asarray(EXTREME, np.float32),)),
+             Case("extremes-bf16", ours, theirs, (jnp.asarray(EXTREME, BF16),)),
+             Case("0d", ours, theirs, (_normal((), np.float32),)),
+             Case("3d", ours, theirs, (_normal((2, 3, 4), np.float32),))]
+    if name in INT_OK:
+        cases.append(Case("i32", ours, theirs, (np.arange(-8, 9, dtype=np.int32),)))
+    got = assert_cases_same_as_jax(cases, eager=("extremes-f32", "extremes-bf16", "i32"))
+    for case in ("extremes-f32", "extremes-bf16"):  # ours equal these (inf == inf only)
+        assert np.isfinite(np.asarray(got[case], np.float32)).all() or name in ("squareplus",), \
+            case
 
 
 @pytest.mark.parametrize("name,ours,theirs", [a for a in ACTIVATIONS if a[0] in INT_OK],
                          ids=[a for a in ACT_IDS if a in INT_OK])
-def test_activation_int_and_python_scalar(name, ours, theirs):
-    assert_same_as_jax(ours, theirs, np.arange(-8, 9, dtype=np.int32))
+def test_activation_python_scalar(name, ours, theirs):
     assert_same_as_jax(ours, theirs, 0.75, jit=False)
 
 
@@ -116,20 +124,17 @@ REDUCTIONS = [
 
 
 @pytest.mark.parametrize("name,ours,theirs", REDUCTIONS, ids=[r[0] for r in REDUCTIONS])
-@pytest.mark.parametrize("dtype", [np.float32, BF16], ids=["f32", "bf16"])
-def test_reductions(name, ours, theirs, dtype):
-    x = _normal((3, 5), dtype, seed=1)
-    assert_same_as_jax(ours, theirs, x)
-
-
-@pytest.mark.parametrize("name,ours,theirs", [r for r in REDUCTIONS if "standardize" not in r[0]],
-                         ids=[r[0] for r in REDUCTIONS if "standardize" not in r[0]])
-def test_reductions_large_inputs(name, ours, theirs):
-    """exp would overflow without the max shift: results stay finite and equal jax's."""
-    x = jnp.asarray(EXTREME)
-    got = assert_same_as_jax(ours, theirs, x)
+def test_reductions(name, ours, theirs):
+    """f32 and bf16 inputs (each also eagerly) and, but for standardize, EXTREME
+    inputs, where exp would overflow without the max shift: results stay finite
+    and equal jax's."""
+    cases = [Case(dt, ours, theirs, (_normal((3, 5), dtype, seed=1),))
+             for dt, dtype in [("f32", np.float32), ("bf16", BF16)]]
+    if "standardize" not in name:
+        cases.append(Case("extremes", ours, theirs, (jnp.asarray(EXTREME),)))
+    got = assert_cases_same_as_jax(cases, eager=("f32", "bf16"))
     if "softmax" in name and "where" not in name and "log" not in name:
-        assert np.isfinite(np.asarray(got)).all()
+        assert np.isfinite(np.asarray(got["extremes"])).all()
 
 
 def test_logsumexp_special_values():
@@ -140,12 +145,14 @@ def test_logsumexp_special_values():
     assert np.asarray(got)[1] == -np.inf
 
 
-@pytest.mark.parametrize("dtype", [None, np.int32, BF16], ids=["default", "i32", "bf16"])
-@pytest.mark.parametrize("axis", [-1, 0, 1])
-def test_one_hot(dtype, axis):
+def test_one_hot():
+    """Every dtype x axis (each dtype also eagerly)."""
     idx = np.array([[0, 2, 4], [-1, 5, 1]], np.int32)  # -1 and 5 are out of range: zeros
-    assert_same_as_jax(lambda i: fnn.one_hot(i, 5, dtype=dtype, axis=axis),
-                       lambda i: jax.nn.one_hot(i, 5, dtype=dtype, axis=axis), idx)
+    cases = [Case(f"{name}-axis{axis}", partial(fnn.one_hot, num_classes=5, dtype=dtype, axis=axis),
+                  partial(jax.nn.one_hot, num_classes=5, dtype=dtype, axis=axis), (idx,))
+             for name, dtype in [("default", None), ("i32", np.int32), ("bf16", BF16)]
+             for axis in (-1, 0, 1)]
+    assert_cases_same_as_jax(cases, eager=("default-axis-1", "i32-axis-1", "bf16-axis-1"))
 
 
 def test_one_hot_scalar_and_list():
@@ -187,16 +194,20 @@ TRANSFORM_CASES = [
 ]
 
 
-@pytest.mark.parametrize("name,ours,theirs", TRANSFORM_CASES, ids=[c[0] for c in TRANSFORM_CASES])
-def test_jvp(name, ours, theirs):
+def test_jvp():
+    """Ours eagerly case by case, JAX's jvps in one jax.jit."""
     x = _normal((3, 5), np.float32, seed=2)  # no exact zeros: relu-like kinks differ at 0
-    assert_jvp_matches(ours, theirs, (x,), (_normal((3, 5), np.float32, seed=3),),
-                       rtol=1e-5, atol=1e-5)
+    t = _normal((3, 5), np.float32, seed=3)
+    assert_cases_jvp_matches([(name, ours, theirs, (x,), (t,))
+                              for name, ours, theirs in TRANSFORM_CASES],
+                             rtol=1e-5, atol=1e-5, eager_every=EAGER_EVERY)
 
 
-@pytest.mark.parametrize("name,ours,theirs", TRANSFORM_CASES, ids=[c[0] for c in TRANSFORM_CASES])
-def test_vmap(name, ours, theirs):
-    assert_vmap_matches(ours, theirs, 1, _normal((3, 4, 5), np.float32, seed=4))
+def test_vmap():
+    """Ours eagerly case by case, JAX's vmaps in one jax.jit."""
+    x = _normal((3, 4, 5), np.float32, seed=4)
+    assert_cases_vmap_matches([(name, ours, theirs, 1, (x,))
+                               for name, ours, theirs in TRANSFORM_CASES], eager_every=EAGER_EVERY)
 
 
 def test_vmap_one_hot():

@@ -58,6 +58,26 @@ def assert_same_bits(ours, theirs, *args, eager_eps=0):
     fx.typecheck(fx.make_graph(ours)(*args))
 
 
+def assert_cases_same_bits(cases, *args):
+    """assert_same_bits for many ``(name, ours, theirs[, eager_eps])`` cases: each
+    case eagerly (and its Graph typechecked), all cases together in ONE
+    transforms.jit vs ONE jax.jit (one compile per side). Reports every failing case."""
+    cases = [(c[0], c[1], c[2], c[3] if len(c) > 3 else 0) for c in cases]
+    expected = jax.jit(lambda *a: [theirs(*a) for _, _, theirs, _ in cases])(*args)
+    got_jit = T.jit(lambda *a: [ours(*a) for _, ours, _, _ in cases])(*args)
+    failures = []
+    for (name, ours, _, eps), exp, got in zip(cases, expected, got_jit):
+        for what, check in [
+                ("eager", lambda: _assert_equal(ours(*args), exp, f"{name} eager", eps=eps)),
+                ("jit", lambda: _assert_equal(got, exp, f"{name} jit")),
+                ("graph", lambda: fx.typecheck(fx.make_graph(ours)(*args)))]:
+            try:
+                check()
+            except Exception as e:
+                failures.append(f"[{name}] {what}: {type(e).__name__}: {e}")
+    assert not failures, "\n".join(failures)
+
+
 def _both(fn_name, *a, **kw):
     """(ours, theirs) for ``frandom.<fn_name>`` / ``jax.random.<fn_name>`` with a key first."""
     return (lambda key: getattr(frandom, fn_name)(key, *a, **kw),
@@ -97,9 +117,8 @@ KEY_CASES = [
 ]
 
 
-@pytest.mark.parametrize("name,ours,theirs", KEY_CASES, ids=[c[0] for c in KEY_CASES])
-def test_keys_and_bits(name, ours, theirs):
-    assert_same_bits(ours, theirs, KEY)
+def test_keys_and_bits():
+    assert_cases_same_bits(KEY_CASES, KEY)
 
 
 def test_fold_in_traced_data():
@@ -178,10 +197,17 @@ DISTRIBUTIONS = [
 ]
 
 
-@pytest.mark.parametrize("case", DISTRIBUTIONS, ids=[c[0] for c in DISTRIBUTIONS])
-def test_distribution_bits_match_jax(case):
-    name, ours, theirs, *eager_eps = case
-    assert_same_bits(ours, theirs, KEY, eager_eps=eager_eps[0] if eager_eps else 0)
+def _by_sampler(cases):
+    """Cases grouped by sampler (the name's first word): one test, one compile each."""
+    groups = {}
+    for c in cases:
+        groups.setdefault(c[0].split("_")[0], []).append(c)
+    return [pytest.param(g, id=k) for k, g in groups.items()]
+
+
+@pytest.mark.parametrize("cases", _by_sampler(DISTRIBUTIONS))
+def test_distribution_bits_match_jax(cases):
+    assert_cases_same_bits(cases, KEY)
 
 
 # (name, ours, theirs, dynamic args after the key, eager_eps): parameters as traced arguments
@@ -235,7 +261,7 @@ VMAP_CASES = [
 def test_vmap_over_keys(name, ours, theirs):
     """The key primitives' batch rules: one bind on the stacked keys."""
     keys = jax.random.split(KEY, 4)
-    _assert_equal(T.vmap(ours)(keys), jax.vmap(theirs)(keys), f"vmap {name}", eps=2)
+    _assert_equal(T.vmap(ours)(keys), jax.jit(jax.vmap(theirs))(keys), f"vmap {name}", eps=2)
 
 
 def test_vmap_fold_in_and_seed():
@@ -253,10 +279,11 @@ def test_vmap_fold_in_and_seed():
 def test_nested_vmap_over_keys():
     keys = jax.random.split(KEY, (2, 3))
     ours, theirs = _both("normal", S)
-    _assert_equal(T.vmap(T.vmap(ours))(keys), jax.vmap(jax.vmap(theirs))(keys), "vmap vmap")
+    _assert_equal(T.vmap(T.vmap(ours))(keys), jax.jit(jax.vmap(jax.vmap(theirs)))(keys),
+                  "vmap vmap")
     keys_t = jax.random.split(KEY, 3).T  # u32[2, 3]: the batch axis of the keys is 1
-    _assert_equal(T.vmap(T.jit(ours), in_axes=1)(keys_t), jax.vmap(theirs, in_axes=1)(keys_t),
-                  "vmap of jit, batch axis 1")
+    _assert_equal(T.vmap(T.jit(ours), in_axes=1)(keys_t),
+                  jax.jit(jax.vmap(theirs, in_axes=1))(keys_t), "vmap of jit, batch axis 1")
 
 
 def test_jvp_through_sampler():

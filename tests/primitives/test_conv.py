@@ -9,8 +9,13 @@ import fx
 import primitives as P
 import transforms as T
 from fx.errors import FxTypeError, ShapeError
-from oracle import (assert_same_as_jax, assert_jvp_matches, assert_vmap_matches,
-                    assert_transpose_matches)
+from oracle import (assert_cases_jvp_matches, assert_cases_same_as_jax,
+                    assert_cases_transpose_matches, assert_cases_vmap_matches, assert_jvp_matches,
+                    assert_transpose_matches, assert_vmap_matches)
+
+# the jvp / vmap / transpose tables: ours eagerly for every fourth case, the others
+# in one transforms.jit (JAX's in one jax.jit)
+EAGER_EVERY = 4
 
 NHWC = ("NHWC", "HWIO", "NHWC")
 
@@ -62,14 +67,14 @@ def _conv_fns(**kw):
 
 # bf16 on a few representative layouts only (the lowering is dtype-agnostic; keeps the file fast)
 BF16 = ("nchw_same", "nhwc_same_strided", "lhs_dilation", "depthwise_nhwc", "batch_groups")
-VALUE_CASES = ([pytest.param(*c, np.float32, id=c[0] + "-f32") for c in CASES] +
-               [pytest.param(*c, jnp.bfloat16, id=c[0] + "-bf16") for c in CASES if c[0] in BF16])
+VALUE_CASES = ([(*c, np.float32, c[0] + "-f32") for c in CASES] +
+               [(*c, jnp.bfloat16, c[0] + "-bf16") for c in CASES if c[0] in BF16])
 
 
-@pytest.mark.parametrize("name,ls,rs,kw,dtype", VALUE_CASES)
-def test_conv_matches_lax(name, ls, rs, kw, dtype):
-    ours, theirs = _conv_fns(**kw)
-    assert_same_as_jax(ours, theirs, _rand(ls, dtype), _rand(rs, dtype, 1))
+def test_conv_matches_lax():
+    """Every case eagerly, then all in one jit and one typechecked Graph."""
+    assert_cases_same_as_jax([(case, *_conv_fns(**kw), (_rand(ls, dtype), _rand(rs, dtype, 1)))
+                              for _, ls, rs, kw, dtype, case in VALUE_CASES], jax_eager=False)
 
 
 @pytest.mark.parametrize("name,ls,rs,kw", CASES, ids=IDS)
@@ -93,15 +98,18 @@ OPTION_CASES = [
 ]
 
 
-@pytest.mark.parametrize("name,kw,dtype", OPTION_CASES, ids=[c[0] for c in OPTION_CASES])
-def test_conv_options_match_lax(name, kw, dtype):
+def _option_case(name, kw, dtype):
     nhwc = "dimension_numbers" in kw
     ls, rs = ((2, 5, 5, 3), (3, 3, 3, 4)) if nhwc else ((2, 3, 5, 5), (4, 3, 3, 3))
     ours, theirs = _conv_fns(window_strides=(1, 1), padding="SAME", **kw)
     x, k = _rand(ls), _rand(rs, seed=1)
     if np.dtype(dtype).kind in "ib":
         x, k = (x * 3).astype(dtype), (k * 3).astype(dtype)
-    assert_same_as_jax(ours, theirs, x.astype(dtype), k.astype(dtype))
+    return name, ours, theirs, (x.astype(dtype), k.astype(dtype))
+
+
+def test_conv_options_match_lax():
+    assert_cases_same_as_jax([_option_case(*c) for c in OPTION_CASES], jax_eager=False)
 
 
 def test_params_are_canonical_and_hashable():
@@ -176,12 +184,11 @@ def test_conv_error_under_jit_names_the_user_line():
 
 
 # --- transformations ---------------------------------------------------------
-@pytest.mark.parametrize("name,ls,rs,kw", CASES, ids=IDS)
-def test_conv_jvp(name, ls, rs, kw):
-    ours, theirs = _conv_fns(**kw)
-    x, k = _rand(ls), _rand(rs, seed=1)
-    x_dot, k_dot = _rand(ls, seed=2), _rand(rs, seed=3)
-    assert_jvp_matches(ours, theirs, (x, k), (x_dot, k_dot), rtol=1e-4, atol=1e-4)
+def test_conv_jvp():
+    assert_cases_jvp_matches([(name, *_conv_fns(**kw), (_rand(ls), _rand(rs, seed=1)),
+                               (_rand(ls, seed=2), _rand(rs, seed=3)))
+                              for name, ls, rs, kw in CASES],
+                             rtol=1e-4, atol=1e-4, eager_every=EAGER_EVERY)
 
 
 def test_conv_jvp_constant_operand():
@@ -202,16 +209,16 @@ def _insert(shape, axis, size=2):
 IN_AXES = [(1, None), (None, 2), (0, 3)]
 
 
-VMAP_CASES = [pytest.param(*c, ax, id=f"{c[0]}-{ax}") for c in CASES for ax in IN_AXES
+VMAP_CASES = [(*c, ax) for c in CASES for ax in IN_AXES
               if all(a is None or a <= len(s) for a, s in zip(ax, c[1:3]))]
 
 
-@pytest.mark.parametrize("name,ls,rs,kw,in_axes", VMAP_CASES)
-def test_conv_vmap(name, ls, rs, kw, in_axes):
-    ours, theirs = _conv_fns(**kw)
-    x = _rand(_insert(ls, in_axes[0]) or ls)
-    k = _rand(_insert(rs, in_axes[1]) or rs, seed=1)
-    assert_vmap_matches(ours, theirs, in_axes, x, k, rtol=1e-4, atol=1e-4)
+def test_conv_vmap():
+    assert_cases_vmap_matches([(f"{name}-{in_axes}", *_conv_fns(**kw), in_axes,
+                                (_rand(_insert(ls, in_axes[0]) or ls),
+                                 _rand(_insert(rs, in_axes[1]) or rs, seed=1)))
+                               for name, ls, rs, kw, in_axes in VMAP_CASES],
+                              rtol=1e-4, atol=1e-4, eager_every=EAGER_EVERY)
 
 
 def test_conv_vmap_empty_batch():
@@ -220,15 +227,17 @@ def test_conv_vmap_empty_batch():
     assert_vmap_matches(ours, theirs, (0, None), x, k)
 
 
-@pytest.mark.parametrize("name,ls,rs,kw", CASES, ids=IDS)
-def test_conv_transpose(name, ls, rs, kw):
+def _transpose_cases(name, ls, rs, kw):
     ours, theirs = _conv_fns(**kw)
     x, k = _rand(ls), _rand(rs, seed=1)
     ct = _rand(jax.eval_shape(theirs, x, k).shape, seed=2)
-    assert_transpose_matches(lambda a: ours(a, k), lambda a: theirs(a, k), (x,), ct,
-                             rtol=1e-4, atol=1e-4)
-    assert_transpose_matches(lambda b: ours(x, b), lambda b: theirs(x, b), (k,), ct,
-                             rtol=1e-4, atol=1e-4)
+    return [(f"{name}-lhs", lambda a: ours(a, k), lambda a: theirs(a, k), (x,), ct),
+            (f"{name}-rhs", lambda b: ours(x, b), lambda b: theirs(x, b), (k,), ct)]
+
+
+def test_conv_transpose():
+    assert_cases_transpose_matches([c for case in CASES for c in _transpose_cases(*case)],
+                                   rtol=1e-4, atol=1e-4, eager_every=EAGER_EVERY)
 
 
 def test_conv_transpose_preferred_element_type():

@@ -18,8 +18,13 @@ import fx
 import primitives as P
 from fx.errors import FxTypeError, ShapeError
 from transforms import grad, hessian, jvp, vmap
-from oracle import (assert_jvp_matches, assert_same_as_jax, assert_transpose_matches,
-                    assert_trees_close, assert_vmap_matches)
+from oracle import (Case, assert_cases_jvp_matches, assert_cases_same_as_jax,
+                    assert_cases_transpose_matches, assert_cases_vmap_matches, assert_jvp_matches,
+                    assert_same_as_jax, assert_trees_close, assert_vmap_matches)
+
+# the jvp / vmap / transpose tables: ours eagerly for every fourth case, the others
+# in one transforms.jit (JAX's in one jax.jit)
+EAGER_EVERY = 4
 
 F32, BF16 = np.dtype(np.float32), np.dtype(jnp.bfloat16)
 I32, BOOL = np.dtype(np.int32), np.dtype(bool)
@@ -142,24 +147,22 @@ OPS = [
 ]
 
 
-def _cases(rows):
-    """(row..., shape, dtype): the row's first dtype on (), (3,), every dtype on (2, 3)."""
+def _cases(name, ours, theirs, dtypes, domains):
+    """The row's first dtype on (), (3,), and every dtype on (2, 3)."""
     out = []
-    for row in rows:
-        name, ours, theirs, dtypes, domains = row.values
-        for shape, dts in (((), dtypes[:1]), ((3,), dtypes[:1]), ((2, 3), dtypes)):
-            for dt in dts:
-                out.append(pytest.param(name, ours, theirs, domains, shape, dt,
-                                        id=f"{name}-{dt.name}{list(shape)}"))
+    for shape, dts in (((), dtypes[:1]), ((3,), dtypes[:1]), ((2, 3), dtypes)):
+        for dt in dts:
+            rng = np.random.default_rng(0)
+            args = [make_arg(rng, shape, dt, d) for d in domains]
+            out.append(Case(f"{name}-{dt.name}{list(shape)}", ours, theirs, args))
     return out
 
 
-@pytest.mark.parametrize("name, ours, theirs, domains, shape, dtype", _cases(OPS))
-def test_matches_lax(name, ours, theirs, domains, shape, dtype):
-    rng = np.random.default_rng(0)
-    args = [make_arg(rng, shape, dtype, d) for d in domains]
-    # (3,) checks eager values only: jit and the graph are checked on () and (2, 3)
-    assert_same_as_jax(ours, theirs, *args, jit=shape != (3,))
+@pytest.mark.parametrize("name, ours, theirs, dtypes, domains", OPS)
+def test_matches_lax(name, ours, theirs, dtypes, domains):
+    """Every shape/dtype case of the row: eager values and dtypes each, then all
+    cases in one jit and one typechecked Graph (one compile per side for the row)."""
+    assert_cases_same_as_jax(_cases(name, ours, theirs, dtypes, domains), jax_eager=False)
 
 
 def test_bitcast_consumes_trailing_axis():
@@ -281,18 +284,9 @@ def _float_rows():
     return [r for r in OPS if F32 in r.values[3]]
 
 
-def _jvp_cases():
-    out = []
-    for row in _float_rows():
-        name, ours, theirs, dtypes, domains = row.values
-        out.append(pytest.param(name, ours, theirs, domains, False, id=name))
-        if len(domains) == 2:  # binary op with a broadcast rank-0 second operand
-            out.append(pytest.param(name, ours, theirs, domains, True, id=f"{name}-scalar_y"))
-    return out
-
-
-@pytest.mark.parametrize("name, ours, theirs, domains, scalar_y", _jvp_cases())
-def test_jvp(name, ours, theirs, domains, scalar_y):
+def _jvp_case(name, ours, theirs, domains, scalar_y):
+    """(primals, tangents, float_in, standard): standard when every input and the
+    output are floating (the plain oracle comparison)."""
     rng = np.random.default_rng(4)
     shapes = [(3,)] * len(domains)
     if scalar_y:
@@ -301,22 +295,55 @@ def test_jvp(name, ours, theirs, domains, scalar_y):
     float_in = [np.dtype(p.dtype).kind == "f" for p in primals]
     tangents = [make_arg(rng, s, F32, "any") if f else np.zeros(s, jax.dtypes.float0)
                 for s, f in zip(shapes, float_in)]
+    standard = (name not in NO_JVP and all(float_in)
+                and np.dtype(jax.eval_shape(theirs, *primals).dtype).kind == "f")
+    return primals, tangents, float_in, standard
+
+
+def _jvp_rows():
+    """(id, name, ours, theirs, domains, scalar_y), a binary op also with a broadcast
+    rank-0 second operand."""
+    out = []
+    for row in _float_rows():
+        name, ours, theirs, dtypes, domains = row.values
+        out.append((name, name, ours, theirs, domains, False))
+        if len(domains) == 2:
+            out.append((f"{name}-scalar_y", name, ours, theirs, domains, True))
+    return out
+
+
+JVP_ROWS = _jvp_rows()
+JVP_SPECIAL = [r for r in JVP_ROWS if not _jvp_case(*r[1:])[3]]
+
+
+def test_jvp():
+    """Float inputs and outputs: ours eagerly row by row, JAX's in one jax.jit."""
+    cases = []
+    for case, name, ours, theirs, domains, scalar_y in JVP_ROWS:
+        primals, tangents, _, standard = _jvp_case(name, ours, theirs, domains, scalar_y)
+        if standard:
+            cases.append((case, ours, theirs, primals, tangents))
+    assert_cases_jvp_matches(cases, rtol=2e-5, atol=2e-6, eager_every=EAGER_EVERY)
+
+
+@pytest.mark.parametrize("name, ours, theirs, domains, scalar_y", [r[1:] for r in JVP_SPECIAL],
+                         ids=[r[0] for r in JVP_SPECIAL])
+def test_jvp_special(name, ours, theirs, domains, scalar_y):
+    """No jvp rule (as JAX), integer-valued outputs (zero tangents) and non-float inputs."""
+    primals, tangents, float_in, _ = _jvp_case(name, ours, theirs, domains, scalar_y)
     if name in NO_JVP:
         with pytest.raises(NotImplementedError, match=f"no jvp rule for {name}"):
             jvp(ours, primals, tangents)
         return
     expected = jax.jvp(theirs, primals, tangents)
-    if expected[1].dtype == jax.dtypes.float0 or not all(float_in):
-        ours_t = [t if f else np.zeros(t.shape, p.dtype)
-                  for p, t, f in zip(primals, tangents, float_in)]
-        got = jvp(ours, primals, ours_t)
-        assert_trees_close(got[0], expected[0], what="primal")
-        if expected[1].dtype == jax.dtypes.float0:
-            assert not np.any(np.asarray(got[1])), "integer-valued output needs a zero tangent"
-        else:
-            assert_trees_close(got[1], expected[1], what="tangent")
-        return
-    assert_jvp_matches(ours, theirs, primals, tangents, rtol=2e-5, atol=2e-6)
+    ours_t = [t if f else np.zeros(t.shape, p.dtype)
+              for p, t, f in zip(primals, tangents, float_in)]
+    got = jvp(ours, primals, ours_t)
+    assert_trees_close(got[0], expected[0], what="primal")
+    if expected[1].dtype == jax.dtypes.float0:
+        assert not np.any(np.asarray(got[1])), "integer-valued output needs a zero tangent"
+    else:
+        assert_trees_close(got[1], expected[1], what="tangent")
 
 
 @pytest.mark.parametrize("fn", [P.max, P.min], ids=["max", "min"])
@@ -341,12 +368,7 @@ def _vmap_cases():
     return out
 
 
-@pytest.mark.parametrize("name, ours, theirs, dtype, domains, mode", _vmap_cases())
-def test_vmap(name, ours, theirs, dtype, domains, mode):
-    """all0: every operand batched at axis 0; first1: the first batched at axis 1,
-    the others unbatched; scalar_first: the first a batched per-example scalar,
-    the others unbatched (3,) arrays (the per-example output is (3,)); scalar_rest:
-    the first batched, the others unbatched scalars."""
+def _vmap_case(name, ours, theirs, dtype, domains, mode):
     rng = np.random.default_rng(5)
     n = len(domains)
     if mode == "all0":
@@ -357,7 +379,25 @@ def test_vmap(name, ours, theirs, dtype, domains, mode):
         rest = (3,) if mode == "scalar_first" else ()
         shapes, in_axes = [(2,)] + [rest] * (n - 1), (0,) + (None,) * (n - 1)
     args = [make_arg(rng, s, dtype, d) for s, d in zip(shapes, domains)]
-    assert_vmap_matches(ours, theirs, in_axes, *args)
+    return f"{name}-{mode}", ours, theirs, in_axes, args
+
+
+def _vmap_groups():
+    """The cases grouped by the first letter of the op (a few dozen ops each)."""
+    groups = {}
+    for case in _vmap_cases():
+        groups.setdefault(case.values[0][0], []).append(case.values)
+    return [pytest.param(g, id=k) for k, g in sorted(groups.items())]
+
+
+@pytest.mark.parametrize("cases", _vmap_groups())
+def test_vmap(cases):
+    """all0: every operand batched at axis 0; first1: the first batched at axis 1,
+    the others unbatched; scalar_first: the first a batched per-example scalar,
+    the others unbatched (3,) arrays (the per-example output is (3,)); scalar_rest:
+    the first batched, the others unbatched scalars. Ours eagerly case by case,
+    JAX's in one jax.jit per group."""
+    assert_cases_vmap_matches([_vmap_case(*c) for c in cases], eager_every=EAGER_EVERY)
 
 
 def test_vmap_bitcast_adds_axis():
@@ -397,12 +437,11 @@ TRANSPOSE = [
 ]
 
 
-@pytest.mark.parametrize("name, ours, theirs, primals", TRANSPOSE, ids=[t[0] for t in TRANSPOSE])
-def test_transpose(name, ours, theirs, primals):
+def test_transpose():
     ct = np.array([1.0, 2.0, -3.0], np.float32)
-    if name == "convert_to_bf16":
-        ct = ct.astype(jnp.bfloat16)
-    assert_transpose_matches(ours, theirs, primals, ct)
+    assert_cases_transpose_matches([
+        (name, ours, theirs, primals, ct.astype(jnp.bfloat16) if name == "convert_to_bf16" else ct)
+        for name, ours, theirs, primals in TRANSPOSE], eager_every=EAGER_EVERY)
 
 
 def _composite(m, x):
@@ -423,6 +462,9 @@ def test_higher_order_through_family():
     and batchable."""
     x = np.array([0.3, -0.7, 1.2], np.float32)
     ours, theirs = partial(_composite, P), partial(_composite, lax)
-    assert_trees_close(hessian(ours)(x), jax.hessian(theirs)(x), rtol=1e-5, atol=1e-5)
     xs = np.stack([x, 2 * x])
-    assert_trees_close(vmap(grad(ours))(xs), jax.vmap(jax.grad(theirs))(xs), rtol=1e-5, atol=1e-6)
+    # JAX's in one jax.jit (eagerly, each of its many small ops would compile on its own)
+    exp_hessian, exp_vmap_grad = jax.jit(
+        lambda x, xs: (jax.hessian(theirs)(x), jax.vmap(jax.grad(theirs))(xs)))(x, xs)
+    assert_trees_close(hessian(ours)(x), exp_hessian, rtol=1e-5, atol=1e-5)
+    assert_trees_close(vmap(grad(ours))(xs), exp_vmap_grad, rtol=1e-5, atol=1e-6)

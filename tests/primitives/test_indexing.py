@@ -15,8 +15,14 @@ from jax import lax
 import fx
 import primitives as P
 from fx.errors import FxTypeError, ShapeError
-from oracle import (assert_same_as_jax, assert_trees_close, assert_jvp_matches,
-                    assert_vmap_matches, assert_transpose_matches, assert_transform_matches)
+from oracle import (assert_cases_jvp_matches, assert_cases_same_as_jax,
+                    assert_cases_transpose_matches, assert_cases_vmap_matches,
+                    assert_transpose_matches, assert_trees_close, assert_jvp_matches,
+                    assert_transform_matches)
+
+# the jvp / vmap / transpose tables: ours eagerly for every fourth case, the others
+# in one transforms.jit (JAX's in one jax.jit)
+EAGER_EVERY = 4
 
 GD, SD = lax.GatherDimensionNumbers, lax.ScatterDimensionNumbers
 BF16 = jnp.bfloat16
@@ -63,18 +69,17 @@ def _gather_fns(case):
     return ours, theirs, shape, idx
 
 
-@pytest.mark.parametrize("case", GATHER_CASES, ids=GATHER_IDS)
-def test_gather(case):
-    ours, theirs, shape, idx = _gather_fns(case)
-    assert_same_as_jax(ours, theirs, _arr(shape, np.float32), idx)
-
-
-@pytest.mark.parametrize("dtype", [np.int32, BF16, np.bool_], ids=["i32", "bf16", "bool"])
-@pytest.mark.parametrize("case", [c for c in GATHER_CASES if c[0] in DTYPE_CASES],
-                         ids=DTYPE_CASES)
-def test_gather_dtypes(case, dtype):
-    ours, theirs, shape, idx = _gather_fns(case)
-    assert_same_as_jax(ours, theirs, _arr(shape, dtype), idx)
+def test_gather():
+    """Every case in f32, and DTYPE_CASES in i32, bf16 and bool: each eagerly, then
+    all in one jit and one typechecked Graph."""
+    cases = []
+    for case in GATHER_CASES:
+        ours, theirs, shape, idx = _gather_fns(case)
+        dtypes = [("f32", np.float32)] + ([("i32", np.int32), ("bf16", BF16), ("bool", np.bool_)]
+                                          if case[0] in DTYPE_CASES else [])
+        cases += [(f"{case[0]}-{dt}", ours, theirs, (_arr(shape, dtype), idx))
+                  for dt, dtype in dtypes]
+    assert_cases_same_as_jax(cases, jax_eager=False)
 
 
 # --- scatters: (name, operand shape, indices, updates shape, dimension_numbers, kwargs) ---
@@ -101,24 +106,22 @@ def _scatter_fns(op, case):
     return ours, theirs, shape, idx, ushape
 
 
-@pytest.mark.parametrize("case", SCATTER_CASES, ids=SCATTER_IDS)
 @pytest.mark.parametrize("op", SCATTERS)
-def test_scatter(op, case):
-    ours, theirs, shape, idx, ushape = _scatter_fns(op, case)
-    assert_same_as_jax(ours, theirs, _arr(shape, np.float32), idx, _arr(ushape, np.float32, 2))
-
-
-@pytest.mark.parametrize("dtype", [np.int32, BF16], ids=["i32", "bf16"])
-@pytest.mark.parametrize("op", SCATTERS)
-def test_scatter_dtypes(op, dtype):
-    ours, theirs, shape, idx, ushape = _scatter_fns(op, SCATTER_CASES[1])
-    assert_same_as_jax(ours, theirs, _arr(shape, dtype), idx, _arr(ushape, dtype, 2))
-
-
-@pytest.mark.parametrize("op", ["scatter", "scatter_min", "scatter_max"])
-def test_scatter_bool(op):
-    ours, theirs, shape, idx, ushape = _scatter_fns(op, SCATTER_CASES[1])
-    assert_same_as_jax(ours, theirs, _arr(shape, np.bool_), idx, _arr(ushape, np.bool_, 2))
+def test_scatter(op):
+    """Every case in f32, SCATTER_CASES[1] also in i32 and bf16 (and bool for
+    scatter/min/max): each eagerly, then all in one jit and one typechecked Graph."""
+    cases = []
+    for case in SCATTER_CASES:
+        ours, theirs, shape, idx, ushape = _scatter_fns(op, case)
+        dtypes = [("f32", np.float32)]
+        if case is SCATTER_CASES[1]:
+            dtypes += [("i32", np.int32), ("bf16", BF16)]
+            if op in ("scatter", "scatter_min", "scatter_max"):
+                dtypes.append(("bool", np.bool_))
+        cases += [(f"{case[0]}-{dt}", ours, theirs, (_arr(shape, dtype), idx,
+                                                      _arr(ushape, dtype, 2)))
+                  for dt, dtype in dtypes]
+    assert_cases_same_as_jax(cases, jax_eager=False)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, BF16], ids=["f32", "bf16"])
@@ -148,17 +151,18 @@ def test_gather_params_are_normalized():
 
 
 # --- jvp -------------------------------------------------------------------------
-@pytest.mark.parametrize("case", GATHER_CASES, ids=GATHER_IDS)
-def test_gather_jvp(case):
+def _gather_jvp_case(case):
     ours, theirs, shape, idx = _gather_fns(case)
     x, x_dot = _arr(shape, np.float32), _arr(shape, np.float32, 3)
-    assert_jvp_matches(lambda x: ours(x, idx), lambda x: theirs(x, idx), (x,), (x_dot,))
+    return case[0], lambda x: ours(x, idx), lambda x: theirs(x, idx), (x,), (x_dot,)
+
+
+def test_gather_jvp():
+    assert_cases_jvp_matches([_gather_jvp_case(c) for c in GATHER_CASES], eager_every=EAGER_EVERY)
 
 
 # scatter_mul's jvp w.r.t. the updates needs unique indices (as JAX), tested below
-@pytest.mark.parametrize("case", SCATTER_CASES, ids=SCATTER_IDS)
-@pytest.mark.parametrize("op", SCATTERS)
-def test_scatter_jvp(op, case):
+def _scatter_jvp_case(op, case):
     ours, theirs, shape, idx, ushape = _scatter_fns(op, case)
     # distinct values: min/max ties are averaged (as JAX; tested below) but keep this exact
     x = np.random.RandomState(0).permutation(np.prod(shape)).reshape(shape).astype(np.float32)
@@ -166,10 +170,15 @@ def test_scatter_jvp(op, case):
     x_dot, u_dot = _arr(shape, np.float32, 3), _arr(ushape, np.float32, 4)
     if op == "scatter_mul" and not case[5].get("unique_indices"):
         # as JAX: the updates' jvp needs unique indices (error test below); the operand's not
-        assert_jvp_matches(lambda x: ours(x, idx, u), lambda x: theirs(x, idx, u), (x,), (x_dot,))
-        return
-    assert_jvp_matches(lambda x, u: ours(x, idx, u), lambda x, u: theirs(x, idx, u), (x, u),
-                       (x_dot, u_dot))
+        return (case[0], lambda x: ours(x, idx, u), lambda x: theirs(x, idx, u), (x,), (x_dot,))
+    return (case[0], lambda x, u: ours(x, idx, u), lambda x, u: theirs(x, idx, u), (x, u),
+            (x_dot, u_dot))
+
+
+@pytest.mark.parametrize("op", SCATTERS)
+def test_scatter_jvp(op):
+    assert_cases_jvp_matches([_scatter_jvp_case(op, c) for c in SCATTER_CASES],
+                             eager_every=EAGER_EVERY)
 
 
 def test_scatter_extremal_jvp_ties():
@@ -184,7 +193,8 @@ def test_scatter_extremal_jvp_ties():
 
 def test_integer_jvp_is_zero():
     """Integer outputs get Zero tangents, from symbolic zeros or float0 tangents."""
-    from fx.core import Zero, get_aval
+    from fx.ad import Zero
+    from fx.core import get_aval
     from transforms import jvp
     x, idx, u = _arr((5, 3), np.int32), _i([[1], [2]]), _arr((2, 3), np.int32)
     zeros = lambda *vals: [Zero(get_aval(v)) for v in vals]
@@ -219,14 +229,16 @@ GATHER_AXES = [(0, None), (None, 0), (0, 0), (1, 0)]
 
 
 @pytest.mark.parametrize("in_axes", GATHER_AXES, ids=str)
-@pytest.mark.parametrize("case", GATHER_CASES, ids=GATHER_IDS)
-def test_gather_vmap(case, in_axes):
-    ours, theirs, shape, idx = _gather_fns(case)
-    x = _arr(shape, np.float32)
-    if in_axes[0] == 1 and x.ndim == 0:
-        pytest.skip("0-d operand has no axis 1")
-    args = [v if a is None else _batched(v, a) for v, a in zip((x, idx), in_axes)]
-    assert_vmap_matches(ours, theirs, in_axes, *args)
+def test_gather_vmap(in_axes):
+    cases = []
+    for case in GATHER_CASES:
+        ours, theirs, shape, idx = _gather_fns(case)
+        x = _arr(shape, np.float32)
+        if in_axes[0] == 1 and x.ndim == 0:
+            continue  # a 0-d operand has no axis 1
+        args = [v if a is None else _batched(v, a) for v, a in zip((x, idx), in_axes)]
+        cases.append((case[0], ours, theirs, in_axes, args))
+    assert_cases_vmap_matches(cases, eager_every=EAGER_EVERY)
 
 
 SCATTER_AXES = [(0, None, None), (None, 0, None), (None, None, 0), (0, 0, 0), (1, 0, None),
@@ -237,32 +249,43 @@ SCATTER_VMAP_ROWS = [(c, "scatter_add", ax) for c in VMAP_SCATTER_CASES for ax i
     [(c, op, (0, 0, 0)) for c in VMAP_SCATTER_CASES for op in SCATTERS if op != "scatter_add"]
 
 
-@pytest.mark.parametrize("case,op,in_axes", SCATTER_VMAP_ROWS,
-                         ids=[f"{op}-{c[0]}-{ax}" for c, op, ax in SCATTER_VMAP_ROWS])
-def test_scatter_vmap(case, op, in_axes):
+def _scatter_vmap_case(case, op, in_axes):
     ours, theirs, shape, idx, ushape = _scatter_fns(op, case)
     vals = (_arr(shape, np.float32), idx, _arr(ushape, np.float32, 2))
     args = [v if a is None else _batched(v, a) for v, a in zip(vals, in_axes)]
-    assert_vmap_matches(ours, theirs, in_axes, *args)
+    return f"{op}-{case[0]}-{in_axes}", ours, theirs, in_axes, args
+
+
+@pytest.mark.parametrize("op", SCATTERS)
+def test_scatter_vmap(op):
+    assert_cases_vmap_matches([_scatter_vmap_case(*row) for row in SCATTER_VMAP_ROWS
+                               if row[1] == op], eager_every=EAGER_EVERY)
 
 
 # --- transpose ---------------------------------------------------------------------
-@pytest.mark.parametrize("case", GATHER_CASES, ids=GATHER_IDS)
-def test_gather_transpose(case):
-    if case[0] == "0-d operand":
-        pytest.skip("XLA's scatter_simplifier rejects a scatter into a 0-d operand (JAX too)")
+def _gather_transpose_case(case):
     ours, theirs, shape, idx = _gather_fns(case)
     x = _arr(shape, np.float32)
     ct = _arr(jax.eval_shape(theirs, x, idx).shape, np.float32, 7)
-    assert_transpose_matches(lambda x: ours(x, idx), lambda x: theirs(x, idx), (x,), ct)
+    return case[0], lambda x: ours(x, idx), lambda x: theirs(x, idx), (x,), ct
 
 
-@pytest.mark.parametrize("case", SCATTER_CASES, ids=SCATTER_IDS)
-@pytest.mark.parametrize("op", ["scatter_add", "scatter_sub"])
-def test_scatter_add_transpose(op, case):
+def test_gather_transpose():
+    # a 0-d operand: XLA's scatter_simplifier rejects a scatter into a 0-d operand (JAX too)
+    assert_cases_transpose_matches([_gather_transpose_case(c) for c in GATHER_CASES
+                                    if c[0] != "0-d operand"], eager_every=EAGER_EVERY)
+
+
+def _scatter_add_transpose_case(op, case):
     ours, theirs, shape, idx, ushape = _scatter_fns(op, case)
     primals, ct = (_arr(shape, np.float32), _arr(ushape, np.float32, 2)), _arr(shape, np.float32, 7)
-    assert_transpose_matches(lambda x, u: ours(x, idx, u), lambda x, u: theirs(x, idx, u), primals, ct)
+    return (case[0], lambda x, u: ours(x, idx, u), lambda x, u: theirs(x, idx, u), primals, ct)
+
+
+@pytest.mark.parametrize("op", ["scatter_add", "scatter_sub"])
+def test_scatter_add_transpose(op):
+    assert_cases_transpose_matches([_scatter_add_transpose_case(op, c) for c in SCATTER_CASES],
+                                   eager_every=EAGER_EVERY)
 
 
 def test_scatter_transpose_unique():

@@ -9,8 +9,13 @@ import fx
 import primitives as P
 import transforms as T
 from fx.errors import FxTypeError, ShapeError
-from oracle import (assert_same_as_jax, assert_jvp_matches, assert_vmap_matches,
+from oracle import (assert_cases_jvp_matches, assert_cases_same_as_jax,
+                    assert_cases_transpose_matches, assert_cases_vmap_matches,
                     assert_transpose_matches)
+
+# the jvp / vmap / transpose tables: ours eagerly for every fourth case, the others
+# in one transforms.jit (JAX's in one jax.jit)
+EAGER_EVERY = 4
 
 DTYPES = [np.float32, jnp.bfloat16, np.int32]
 MATMUL = (((1,), (0,)), ((), ()))
@@ -56,10 +61,10 @@ def _dot_fns(dims, **kw):
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
-@pytest.mark.parametrize("name,ls,rs,dims", CASES, ids=[c[0] for c in CASES])
-def test_dot_general_matches_lax(name, ls, rs, dims, dtype):
-    ours, theirs = _dot_fns(dims)
-    assert_same_as_jax(ours, theirs, _rand(ls, dtype), _rand(rs, dtype, 1))
+def test_dot_general_matches_lax(dtype):
+    """Every case eagerly, then all in one jit and one typechecked Graph."""
+    assert_cases_same_as_jax([(name, *_dot_fns(dims), (_rand(ls, dtype), _rand(rs, dtype, 1)))
+                              for name, ls, rs, dims in CASES], jax_eager=False)
 
 
 # (name, ours, theirs, lhs, rhs): the other parameters and wrappers
@@ -89,9 +94,9 @@ OPTION_CASES = [
 ]
 
 
-@pytest.mark.parametrize("name,ours,theirs,x,y", OPTION_CASES, ids=[c[0] for c in OPTION_CASES])
-def test_dot_options_match_lax(name, ours, theirs, x, y):
-    assert_same_as_jax(ours, theirs, x, y)
+def test_dot_options_match_lax():
+    assert_cases_same_as_jax([(name, ours, theirs, (x, y)) for name, ours, theirs, x, y
+                              in OPTION_CASES], jax_eager=False)
 
 
 def test_weak_type_follows_lax():
@@ -156,15 +161,19 @@ def test_dot_error_under_jit_names_the_user_line():
 FLOAT_CASES = [c for c in CASES if c[0] not in ("int_axes",)]
 
 
-@pytest.mark.parametrize("name,ls,rs,dims", FLOAT_CASES, ids=[c[0] for c in FLOAT_CASES])
-def test_dot_general_jvp(name, ls, rs, dims):
+def _jvp_cases(name, ls, rs, dims):
     ours, theirs = _dot_fns(dims)
     primals = (_rand(ls, f32), _rand(rs, f32, 1))
     tangents = (_rand(ls, f32, 2), _rand(rs, f32, 3))
-    assert_jvp_matches(ours, theirs, primals, tangents)
-    # one operand constant: a symbolic-zero tangent on the other
-    assert_jvp_matches(lambda x: ours(x, primals[1]), lambda x: theirs(x, primals[1]),
-                       primals[:1], tangents[:1])
+    # and one operand constant: a symbolic-zero tangent on the other
+    return [(name, ours, theirs, primals, tangents),
+            (f"{name}-rhs_constant", lambda x: ours(x, primals[1]),
+             lambda x: theirs(x, primals[1]), primals[:1], tangents[:1])]
+
+
+def test_dot_general_jvp():
+    assert_cases_jvp_matches([c for case in FLOAT_CASES for c in _jvp_cases(*case)],
+                             eager_every=EAGER_EVERY)
 
 
 def test_dot_general_jvp_integer_is_zero():
@@ -185,15 +194,16 @@ def _batched_arg(shape, axis, size=3, seed=0):
 IN_AXES = [(0, 0), (0, None), (None, 0), (-1, 1), (1, None), (None, -1)]
 
 
-VMAP_CASES = [pytest.param(*c, ax, id=f"{c[0]}-{ax}") for c in FLOAT_CASES for ax in IN_AXES
+VMAP_CASES = [(*c, ax) for c in FLOAT_CASES for ax in IN_AXES
               if all(a is None or -len(s) - 1 <= a <= len(s) for a, s in zip(ax, c[1:3]))]
 
 
-@pytest.mark.parametrize("name,ls,rs,dims,in_axes", VMAP_CASES)
-def test_dot_general_vmap(name, ls, rs, dims, in_axes):
-    ours, theirs = _dot_fns(dims)
-    args = (_batched_arg(ls, in_axes[0]), _batched_arg(rs, in_axes[1], seed=1))
-    assert_vmap_matches(ours, theirs, in_axes, *args)
+def test_dot_general_vmap():
+    assert_cases_vmap_matches([(f"{name}-{in_axes}", *_dot_fns(dims), in_axes,
+                                (_batched_arg(ls, in_axes[0]),
+                                 _batched_arg(rs, in_axes[1], seed=1)))
+                               for name, ls, rs, dims, in_axes in VMAP_CASES],
+                              eager_every=EAGER_EVERY)
 
 
 def test_dot_general_vmap_of_vmap():
@@ -203,14 +213,17 @@ def test_dot_general_vmap_of_vmap():
     np.testing.assert_allclose(ours(x, y), theirs(x, y), rtol=1e-5, atol=1e-5)
 
 
-@pytest.mark.parametrize("name,ls,rs,dims", FLOAT_CASES, ids=[c[0] for c in FLOAT_CASES])
-def test_dot_general_transpose(name, ls, rs, dims):
+def _transpose_cases(name, ls, rs, dims):
     ours, theirs = _dot_fns(dims)
     x, y = _rand(ls, f32), _rand(rs, f32, 1)
-    out_shape = jax.eval_shape(theirs, x, y).shape
-    ct = _rand(out_shape, f32, 2)
-    assert_transpose_matches(lambda a: ours(a, y), lambda a: theirs(a, y), (x,), ct)
-    assert_transpose_matches(lambda b: ours(x, b), lambda b: theirs(x, b), (y,), ct)
+    ct = _rand(jax.eval_shape(theirs, x, y).shape, f32, 2)
+    return [(f"{name}-lhs", lambda a: ours(a, y), lambda a: theirs(a, y), (x,), ct),
+            (f"{name}-rhs", lambda b: ours(x, b), lambda b: theirs(x, b), (y,), ct)]
+
+
+def test_dot_general_transpose():
+    assert_cases_transpose_matches([c for case in FLOAT_CASES for c in _transpose_cases(*case)],
+                                   eager_every=EAGER_EVERY)
 
 
 @pytest.mark.parametrize("dtype,preferred",

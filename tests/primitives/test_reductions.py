@@ -9,8 +9,13 @@ import fx
 import primitives as P
 import transforms as T
 from fx.errors import FxTypeError, ShapeError
-from oracle import (assert_same_as_jax, assert_jvp_matches, assert_vmap_matches,
-                    assert_transpose_matches, assert_trees_close)
+from oracle import (assert_cases_jvp_matches, assert_cases_same_as_jax,
+                    assert_cases_transpose_matches, assert_cases_vmap_matches, assert_jvp_matches,
+                    assert_trees_close, assert_vmap_matches)
+
+# the jvp / vmap / transpose tables: ours eagerly for every fourth case, the others
+# in one transforms.jit (JAX's in one jax.jit)
+EAGER_EVERY = 4
 
 F32, BF16, I32, BOOL = np.float32, jnp.bfloat16, np.int32, np.bool_
 REDUCE = ["reduce_sum", "reduce_max", "reduce_min", "reduce_prod"]
@@ -104,10 +109,18 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("name,ours,theirs,args", [(c[0], c[1], c[2], c[3:]) for c in CASES],
-                         ids=[c[0] for c in CASES])
-def test_matches_lax(name, ours, theirs, args):
-    assert_same_as_jax(ours, theirs, *args)
+def _by_op(cases):
+    """Cases grouped by op (the name before '-'): one test, one compile per side, each."""
+    groups = {}
+    for c in cases:
+        groups.setdefault(c[0].split("-")[0], []).append(c)
+    return [pytest.param(g, id=op) for op, g in groups.items()]
+
+
+@pytest.mark.parametrize("cases", _by_op(CASES))
+def test_matches_lax(cases):
+    """Each case eagerly (values, dtypes), then the op's cases in one jit and Graph."""
+    assert_cases_same_as_jax([(c[0], c[1], c[2], c[3:]) for c in cases], jax_eager=False)
 
 
 def test_graph_params_and_printing():
@@ -207,10 +220,13 @@ def _tol(primals):
     return None if any(np.asarray(p).dtype == BF16 for p in primals) else 2e-5
 
 
-@pytest.mark.parametrize("name,ours,theirs,primals", JVP_CASES, ids=[c[0] for c in JVP_CASES])
-def test_jvp_matches_jax(name, ours, theirs, primals):
-    assert_jvp_matches(ours, theirs, primals, _tangents(primals), rtol=_tol(primals),
-                       atol=_tol(primals))
+@pytest.mark.parametrize("cases", _by_op(JVP_CASES))
+def test_jvp_matches_jax(cases):
+    for tol in {_tol(primals) for _, _, _, primals in cases}:
+        assert_cases_jvp_matches([(name, ours, theirs, primals, _tangents(primals))
+                                  for name, ours, theirs, primals in cases
+                                  if _tol(primals) == tol],
+                                 rtol=tol, atol=tol, eager_every=EAGER_EVERY)
 
 
 @pytest.mark.parametrize("op,ours,theirs", [("argmax", *_ops("argmax", 1, I32)),
@@ -227,15 +243,32 @@ def test_jvp_integer_outputs_have_zero_tangents(op, ours, theirs):
             assert_trees_close(o, e, what="tangent out")
 
 
-@pytest.mark.parametrize("name,ours,theirs,primals", JVP_CASES, ids=[c[0] for c in JVP_CASES])
-def test_vjp_matches_jax(name, ours, theirs, primals):
-    """Reverse mode transposes the jvp rules' tangent computations."""
-    out, pullback = T.vjp(ours, *primals)
-    exp_out, exp_pullback = jax.vjp(theirs, *primals)
-    cts = jax.tree.map(lambda o: _rand(np.shape(o), np.asarray(o).dtype, seed=3), exp_out)
-    assert_trees_close(out, exp_out, what="vjp out")
-    assert_trees_close(pullback(cts), exp_pullback(cts), rtol=_tol(primals), atol=_tol(primals),
-                       what="vjp ct")
+@pytest.mark.parametrize("cases", _by_op(JVP_CASES))
+def test_vjp_matches_jax(cases):
+    """Reverse mode transposes the jvp rules' tangent computations. JAX's vjps of
+    the op's cases run in one jax.jit; ours eagerly, case by case."""
+    cts = {name: jax.tree.map(lambda o: _rand(o.shape, o.dtype, seed=3),
+                              jax.eval_shape(theirs, *primals))
+           for name, _, theirs, primals in cases}
+
+    def jax_vjps(args):
+        out = {}
+        for name, _, theirs, _ in cases:
+            primals, ct = args[name]
+            exp_out, exp_pullback = jax.vjp(theirs, *primals)
+            out[name] = exp_out, exp_pullback(ct)
+        return out
+    expected = jax.jit(jax_vjps)({name: (primals, cts[name]) for name, _, _, primals in cases})
+    failures = []
+    for name, ours, _, primals in cases:
+        try:
+            out, pullback = T.vjp(ours, *primals)
+            assert_trees_close(out, expected[name][0], what="vjp out")
+            assert_trees_close(pullback(cts[name]), expected[name][1], rtol=_tol(primals),
+                               atol=_tol(primals), what="vjp ct")
+        except Exception as e:
+            failures.append(f"[{name}] {type(e).__name__}: {e}")
+    assert not failures, "\n".join(failures)
 
 
 def test_second_order_jvp():
@@ -268,10 +301,9 @@ VMAP_CASES = [
 ]
 
 
-@pytest.mark.parametrize("name,ours,theirs,in_axes,args", VMAP_CASES,
-                         ids=[c[0] for c in VMAP_CASES])
-def test_vmap_matches_jax(name, ours, theirs, in_axes, args):
-    assert_vmap_matches(ours, theirs, in_axes, *args)
+@pytest.mark.parametrize("cases", _by_op(VMAP_CASES))
+def test_vmap_matches_jax(cases):
+    assert_cases_vmap_matches(cases, eager_every=EAGER_EVERY)
 
 
 def test_vmap_of_jvp():
@@ -295,8 +327,8 @@ TRANSPOSE_CASES = [
 ]
 
 
-@pytest.mark.parametrize("name,ours,theirs,x", TRANSPOSE_CASES,
-                         ids=[c[0] for c in TRANSPOSE_CASES])
-def test_transpose_matches_jax(name, ours, theirs, x):
-    ct = _rand(jax.eval_shape(theirs, x).shape, seed=4)
-    assert_transpose_matches(ours, theirs, (x,), ct)
+def test_transpose_matches_jax():
+    assert_cases_transpose_matches([(name, ours, theirs, (x,),
+                                     _rand(jax.eval_shape(theirs, x).shape, seed=4))
+                                    for name, ours, theirs, x in TRANSPOSE_CASES],
+                                   eager_every=EAGER_EVERY)

@@ -12,8 +12,13 @@ import fx
 import primitives as P
 from fx.errors import FxTypeError, ShapeError
 from fx.ir import ShapedArray
-from oracle import (assert_jvp_matches, assert_same_as_jax, assert_transpose_matches,
+from oracle import (assert_cases_jvp_matches, assert_cases_same_as_jax,
+                    assert_cases_transpose_matches, assert_cases_vmap_matches, assert_jvp_matches,
                     assert_vmap_matches)
+
+# the jvp / vmap / transpose tables: ours eagerly for every fourth case, the others
+# in one transforms.jit (JAX's in one jax.jit)
+EAGER_EVERY = 4
 
 F32, BF16, I32, BOOL = np.float32, jnp.bfloat16, np.int32, np.bool_
 _rng = np.random.default_rng(0)
@@ -94,10 +99,18 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("name,args,params", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
-def test_same_as_lax(name, args, params):
-    assert_same_as_jax(partial(getattr(P, name), **params), partial(getattr(lax, name), **params),
-                       *args)
+def _by_op():
+    groups = {}
+    for case, name, args, params in CASES:
+        groups.setdefault(name, []).append(
+            (case, partial(getattr(P, name), **params), partial(getattr(lax, name), **params), args))
+    return [pytest.param(cases, id=name) for name, cases in groups.items()]
+
+
+@pytest.mark.parametrize("cases", _by_op())
+def test_same_as_lax(cases):
+    """Each case eagerly, then the op's cases in one jit and one typechecked Graph."""
+    assert_cases_same_as_jax(cases, jax_eager=False)
 
 
 def test_lenient_inputs():
@@ -230,30 +243,29 @@ RULES = [
      (arr((4, 5)),)),
     ("dynamic_update_slice", *_dus((np.int32(3), np.int32(1))), (arr((4, 5)), arr((2, 2)))),
 ]
-RULE_IDS = [r[0] for r in RULES]
-RULE_ROWS = [r[1:] for r in RULES]
 
 
-@pytest.mark.parametrize("ours,theirs,args", RULE_ROWS, ids=RULE_IDS)
-def test_jvp(ours, theirs, args):
-    tangents = tuple(arr(np.shape(a)) for a in args)
-    assert_jvp_matches(ours, theirs, args, tangents)
+def test_jvp():
+    assert_cases_jvp_matches([(name, ours, theirs, args, tuple(arr(np.shape(a)) for a in args))
+                              for name, ours, theirs, args in RULES], eager_every=EAGER_EVERY)
 
 
-@pytest.mark.parametrize("ours,theirs,args", RULE_ROWS, ids=RULE_IDS)
-def test_transpose(ours, theirs, args):
-    ct = arr(jax.eval_shape(theirs, *args).shape)
-    assert_transpose_matches(ours, theirs, args, ct)
+def test_transpose():
+    assert_cases_transpose_matches([(name, ours, theirs, args,
+                                     arr(jax.eval_shape(theirs, *args).shape))
+                                    for name, ours, theirs, args in RULES], eager_every=EAGER_EVERY)
 
 
-@pytest.mark.parametrize("ours,theirs,args", RULE_ROWS, ids=RULE_IDS)
-def test_vmap(ours, theirs, args):
-    batched = tuple(arr((3,) + np.shape(a)) for a in args)
-    assert_vmap_matches(ours, theirs, 0, *batched)
-    # The last operand mapped along its last axis, the others unbatched.
-    mixed = args[:-1] + (np.moveaxis(batched[-1], 0, -1),)
-    axes = (None,) * (len(args) - 1) + (-1,)
-    assert_vmap_matches(ours, theirs, axes, *mixed, out_axes=-1)
+def test_vmap():
+    cases = []
+    for name, ours, theirs, args in RULES:
+        batched = tuple(arr((3,) + np.shape(a)) for a in args)
+        cases.append((f"{name}-all0", ours, theirs, 0, batched))
+        # The last operand mapped along its last axis, the others unbatched.
+        mixed = args[:-1] + (np.moveaxis(batched[-1], 0, -1),)
+        axes = (None,) * (len(args) - 1) + (-1,)
+        cases.append((f"{name}-last-1", ours, theirs, axes, mixed, -1))
+    assert_cases_vmap_matches(cases, eager_every=EAGER_EVERY)
 
 
 # vmap with batched start indices / padding values (gather, scatter, select paths).
@@ -282,16 +294,14 @@ VMAP_INDEX = [
 ]
 
 
-@pytest.mark.parametrize("ours,theirs,in_axes,args", [r[1:] for r in VMAP_INDEX],
-                         ids=[r[0] for r in VMAP_INDEX])
-def test_vmap_special(ours, theirs, in_axes, args):
-    assert_vmap_matches(ours, theirs, in_axes, *args)
+def test_vmap_special():
+    assert_cases_vmap_matches(VMAP_INDEX, eager_every=EAGER_EVERY)
 
 
 def test_jvp_zero_tangents():
     """Integer outputs and iota get symbolic-zero tangents; a Zero input tangent
     stays Zero through the linear rules (jvp returns zeros)."""
-    from fx.core import Zero
+    from fx.ad import Zero
     _, t = P.dynamic_slice_p.jvp((np.ones(3, F32), np.int32(1)),
                                  (Zero(ShapedArray((3,), F32)),
                                   Zero(ShapedArray((), I32))), slice_sizes=(2,))

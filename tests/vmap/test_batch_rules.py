@@ -21,7 +21,7 @@ from jax import lax
 import primitives as P
 import primitives.random as frandom
 from oracle import assert_vmap_matches_loop
-from transforms import vmap
+from transforms import checkpoint, vmap
 
 B = 3
 FAMILIES = ["elementwise", "elementwise_math", "shape", "indexing", "reductions", "linalg",
@@ -217,6 +217,9 @@ ROWS = [
     Row("scan", lambda c, xs: P.scan(lambda c, x: (c + x, c * x), c, xs), ops((4,), (3, 4))),
     Row("scan", lambda c, xs: P.scan(lambda c, x: (c * 2 - x, None), c, xs, reverse=True),
         ops((4,), (3, 4)), label="scan_reverse"),
+    Row("remat", lambda x, y: checkpoint(lambda a, b: P.max(a, b) * b)(x, y), ops((3, 4), (3, 4))),
+    Row("optimization_barrier", lambda x, y: P.optimization_barrier(x, y)[0] * 2,
+        ops((3, 4), (3, 4))),
     # collectives: the tested vmap is not the collective's axis (elementwise path);
     # the named-axis path is compared with jax.vmap in test_collectives.py
     *[Row(n, named(getattr(P, n)), ops((3, 4)))

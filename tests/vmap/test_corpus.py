@@ -43,7 +43,8 @@ def _in_axes_variants(n_args: int, k: int) -> tuple:
 
 
 def _check(ours, theirs, in_axes, args, out_axes=0, use_jit=True):
-    exp = jax.vmap(theirs, in_axes=in_axes, out_axes=out_axes)(*args)
+    # JAX's under jax.jit: one compile, not one per op of its eager vmap
+    exp = jax.jit(jax.vmap(theirs, in_axes=in_axes, out_axes=out_axes))(*args)
     got = (jit(vmap(ours, in_axes=in_axes, out_axes=out_axes)) if use_jit else
            vmap(ours, in_axes=in_axes, out_axes=out_axes))(*args)
     assert_trees_close(got, exp, 2e-5, 2e-5, what="vmap vs jax.vmap")
