@@ -82,8 +82,6 @@ def rule_error(err: Exception, primitive, in_avals, params: dict, doing: str) ->
     """``err`` raised by a rule of ``primitive`` (a jvp or batch rule, called while
     a transformation traces the user's code) with the op written as an IR
     equation and the user's line (see ``equation_error``)."""
-    if getattr(err, "_fx_equation", False):
-        return err
     eqn = Equation(primitive, tuple(Var(a) for a in in_avals), params, (),
                    user_frame_info(3))
     return equation_error(err, eqn, doing)

@@ -4,7 +4,6 @@ from __future__ import annotations
 import os
 import sys
 import threading
-from contextlib import contextmanager
 
 from fx.ir import SourceInfo
 
@@ -49,18 +48,6 @@ def user_frame_info(depth: int = 2) -> SourceInfo | None:
             return SourceInfo(code.co_filename, f.f_lineno, code.co_name)
         f = f.f_back
     return None
-
-
-@contextmanager
-def equation_source(info: SourceInfo | None):
-    """While the block runs, ops report ``info`` as their user line (an
-    Interpreter re-binding an equation keeps the line it was written at)."""
-    prev = current_source.info
-    current_source.info = info
-    try:
-        yield
-    finally:
-        current_source.info = prev
 
 
 def with_user_line(err: Exception, depth: int = 3) -> Exception:

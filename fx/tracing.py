@@ -157,8 +157,6 @@ def make_graph(fun: Callable, static_argnums: int | Sequence[int] = (), dce: boo
     if isinstance(static_argnums, int):
         static_argnums = (static_argnums,)
     static_argnums = tuple(static_argnums)
-    run_dce = dce
-
     @functools.wraps(fun)
     def traced(*args, **kwargs):
         dyn_args = tuple(a for i, a in enumerate(args) if i not in static_argnums)
@@ -177,7 +175,7 @@ def make_graph(fun: Callable, static_argnums: int | Sequence[int] = (), dce: boo
 
         graph, consts = trace_to_graph(flat_fun, in_avals)
         closed = ClosedGraph(graph, consts, in_tree, out_tree_box[0])
-        if run_dce:
+        if dce:
             closed = _dce_pass(closed)
         return closed
 

@@ -104,33 +104,23 @@ def _check_argnums(argnums, n_args, who):
     return canon
 
 
-def _check_inputs(leaves, who: str, holomorphic: bool) -> None:
-    """JAX's input rules of jacfwd (and of every holomorphic transform):
-    holomorphic needs complex inputs, otherwise real floating inputs."""
-    for leaf in leaves:
-        aval = get_aval(leaf)
+def _check_dtypes(values, who: str, holomorphic: bool, what: str = "inputs") -> None:
+    """JAX's dtype rules for the ``what`` ("inputs" / "outputs") of jacfwd's
+    inputs, grad's and jacrev's outputs, and every holomorphic transform:
+    complex with ``holomorphic``, otherwise real floating."""
+    for x in values:
+        aval = get_aval(x)
         if holomorphic:
             if not is_complex(aval):
-                raise FxTypeError(f"{who} with holomorphic=True requires inputs with complex "
-                                  f"dtype, but got {aval.dtype.name}. Fix: cast the inputs to "
+                raise FxTypeError(f"{who} with holomorphic=True requires {what} with complex "
+                                  f"dtype, but got {aval.dtype.name}. Fix: cast them to "
                                   f"complex64, or drop holomorphic=True.")
         elif not is_float(aval) or is_complex(aval):
             raise FxTypeError(
-                f"{who} requires real-valued inputs (input dtype that is a sub-dtype of "
+                f"{who} requires real-valued {what} ({what[:-1]} dtype that is a sub-dtype of "
                 f"np.floating), but got {aval.dtype.name}. For holomorphic differentiation, "
-                f"pass holomorphic=True. For integer or complex inputs use jvp directly.")
-
-
-def _check_real_output(aval, who: str, holomorphic: bool) -> None:
-    if holomorphic:
-        if not is_complex(aval):
-            raise FxTypeError(f"{who} with holomorphic=True requires outputs with complex dtype, "
-                              f"but got {aval.dtype.name}.")
-    elif not is_float(aval) or is_complex(aval):
-        raise FxTypeError(
-            f"{who} requires real-valued outputs (output dtype that is a sub-dtype of "
-            f"np.floating), but got {aval.dtype.name}. For holomorphic differentiation, pass "
-            f"holomorphic=True. For complex or integer outputs use vjp directly.")
+                f"pass holomorphic=True. For integer or complex {what} use "
+                f"{'jvp' if what == 'inputs' else 'vjp'} directly.")
 
 
 def value_and_grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False,
@@ -153,7 +143,7 @@ def value_and_grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: boo
         nums = _check_argnums(argnums, len(args), "grad")
         for i in nums:
             if holomorphic:
-                _check_inputs(tree_util.tree_leaves(args[i]), "grad", True)
+                _check_dtypes(tree_util.tree_leaves(args[i]), "grad", True)
             for leaf in tree_util.tree_leaves(args[i]):
                 aval = get_aval(leaf)
                 if not is_float(aval) and not allow_int:
@@ -180,7 +170,7 @@ def value_and_grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: boo
                 f"grad requires a real scalar output, got {what}. Fix: reduce the output "
                 f"(e.g. fnp.sum/fnp.mean), use has_aux=True to return extra values, or use "
                 f"jacrev/vjp for non-scalar outputs.")
-        _check_real_output(aval, "grad", holomorphic)
+        _check_dtypes(leaves, "grad", holomorphic, "outputs")
         one = np.ones((), dtype=aval.dtype)
         g = f_vjp(tree_util.tree_unflatten(tree_util.tree_structure(out), [one]))
         g = g[0] if isinstance(argnums, int) else tuple(g)
@@ -239,7 +229,7 @@ def jacfwd(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = Fals
         nums = _check_argnums(argnums, len(args), "jacfwd")
         diff = tuple(args[i] for i in nums)
         d_leaves, d_tree = tree_util.tree_flatten(diff)
-        _check_inputs(d_leaves, "jacfwd", holomorphic)
+        _check_dtypes(d_leaves, "jacfwd", holomorphic)
         n, basis = _std_basis(d_leaves)
 
         def f_diff(*dl):
@@ -294,7 +284,7 @@ def jacrev(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = Fals
         for i in nums:
             leaves = tree_util.tree_leaves(args[i])
             if holomorphic:
-                _check_inputs(leaves, "jacrev", True)
+                _check_dtypes(leaves, "jacrev", True)
             elif not allow_int and not all(is_float(get_aval(x)) for x in leaves):
                 bad = next(get_aval(x) for x in leaves if not is_float(get_aval(x)))
                 raise FxTypeError(f"jacrev requires real- or complex-valued inputs (input dtype "
@@ -311,8 +301,7 @@ def jacrev(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = Fals
         res = vjp(f_diff, *[args[i] for i in nums], has_aux=has_aux)
         out, f_vjp = res[0], res[1]
         o_leaves, o_tree = tree_util.tree_flatten(out)
-        for o in o_leaves:
-            _check_real_output(get_aval(o), "jacrev", holomorphic)
+        _check_dtypes(o_leaves, "jacrev", holomorphic, "outputs")
         m, basis = _std_basis(o_leaves)
 
         def pull(*ct_leaves):
