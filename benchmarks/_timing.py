@@ -21,9 +21,12 @@ def time_call(fn: Callable, number: int) -> float:
     return (time.perf_counter() - t0) / number
 
 
-def compare(ours: Callable, theirs: Callable, number: int, repeats: int = 7) -> tuple[float, float]:
-    """Interleave ``repeats`` rounds of each; return (ours, theirs) best seconds per call."""
-    block(ours()); block(theirs())  # warm up / compile
+def compare(ours: Callable, theirs: Callable, number: int, repeats: int = 7,
+            warmup: bool = True) -> tuple[float, float]:
+    """Interleave ``repeats`` rounds of each; return (ours, theirs) best seconds per call
+    (``warmup=False`` for calls that are all cold, e.g. tracing fresh functions)."""
+    if warmup:
+        block(ours()); block(theirs())  # warm up / compile
     best_o, best_t = float("inf"), float("inf")
     for _ in range(repeats):
         best_o = min(best_o, time_call(ours, number))

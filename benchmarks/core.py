@@ -1,7 +1,9 @@
 """Core benchmarks: ours / JAX ratios measured in one run (issue: core).
 
 Prints: eager op dispatch, jit cache-hit call, tracing a 2000-equation
-function (fresh functions, so no cache), steady-state jitted MLP forward (B=256),
+function (fresh functions, so no cache), lowering a 50k-equation chain
+(``FXJAX_BENCH_LARGE`` sets its size) and the first call of a 2000-equation
+one (trace + lower + compile), steady-state jitted MLP forward (B=256),
 and jitted ``normal`` samples (the same bits; our CPU lowering of the threefry
 hash is unrolled, jax's is a rolled loop).
 Run: ``.venv/bin/python benchmarks/core.py``.
@@ -30,15 +32,20 @@ from _timing import compare, report
 N_EQNS = 2000
 
 
-def chain(ops):
-    """A fresh function of N_EQNS equations built from ``ops`` = (sin, mul, add)."""
+def fresh_chain(ops, n_eqns):
+    """A new function (so no cache) of ``n_eqns`` equations (sin, mul, add) ops."""
     sin, mul, add = ops
 
     def f(x, y):
-        for i in range(N_EQNS // 3):
+        for _ in range(n_eqns // 3):
             x = add(mul(sin(x), y), x)
         return x
     return f
+
+
+def chain(ops):
+    """A fresh N_EQNS-equation function (also used by autodiff.py and vmap.py)."""
+    return fresh_chain(ops, N_EQNS)
 
 
 def bench_tracing():
@@ -49,6 +56,26 @@ def bench_tracing():
     n_jax = len(theirs().jaxpr.eqns)
     o, t = compare(ours, theirs, number=3, repeats=5)
     return [(f"trace {n_ours}-eqn fn (jax: {n_jax}) make_graph", o, t, 1.0)]
+
+
+N_LARGE = int(os.environ.get("FXJAX_BENCH_LARGE", 50_000))
+
+
+def bench_large_graph():
+    """Lowering (trace + lower to StableHLO) of a fresh N_LARGE-equation chain,
+    and the first call (trace, lower, compile, run) of a fresh N_EQNS chain:
+    XLA's CPU compiler needs ~250 s for a 20k-equation chain and crashes on 50k
+    (jax's program and ours alike), so the first-call row uses the smaller one."""
+    x = jnp.ones((8, 8))
+    ours, theirs = (fnp.sin, fnp.multiply, fnp.add), (jnp.sin, jnp.multiply, jnp.add)
+    low = compare(lambda: jit(fresh_chain(ours, N_LARGE)).lower(x, x),
+                  lambda: jax.jit(fresh_chain(theirs, N_LARGE)).lower(x, x), 1, repeats=3,
+                  warmup=False)
+    first = compare(lambda: jit(fresh_chain(ours, N_EQNS))(x, x),
+                    lambda: jax.jit(fresh_chain(theirs, N_EQNS))(x, x), 1, repeats=3,
+                    warmup=False)
+    return [(f"lower a fresh {N_LARGE // 3 * 3}-eqn chain", *low, 1.0),
+            (f"first call of a fresh {N_EQNS // 3 * 3}-eqn chain", *first, 1.05)]
 
 
 def mlp_params(key, sizes=(64, 256, 256, 10)):
@@ -77,6 +104,7 @@ def main():
     f_jax = jax.jit(lambda a, b: jnp.sin(a) * b + a)
     rows.append(("jit cache-hit call (3 ops), f32[4]", *compare(lambda: f_ours(x, y), lambda: f_jax(x, y), 2000), 1.2))
     rows += bench_tracing()
+    rows += bench_large_graph()
     params = mlp_params(0)
     xb = jnp.asarray(np.random.default_rng(1).normal(size=(256, 64)), jnp.float32)
     fo = jit(lambda p, x: mlp(fnp, fnn, p, x))

@@ -40,7 +40,7 @@ import numpy as np
 from jax import tree_util
 
 from fx.ir import ClosedGraph, Equation, Graph, Literal, Var, print_equation
-from fx.core import deep_recursion
+from fx.core import deep_recursion, gc_paused
 from fx.source_info import current_source, user_frame_info
 
 __all__ = ["Interpreter", "LoweringInterpreter", "eval_graph", "lower_graph", "graph_to_fn",
@@ -137,7 +137,7 @@ class Interpreter:
         current = current_source
         outer = current.info
         # nested graphs (a cond in a cond ...) recurse through here
-        with deep_recursion():
+        with deep_recursion(), gc_paused():
             try:
                 for eqn in self.graph.equations:
                     # ops bound for this equation report the line it was written at

@@ -22,7 +22,7 @@ from typing import Callable, Sequence
 import numpy as np
 from jax import tree_util
 
-from fx.core import Tracer, Trace, deep_recursion, get_aval, new_main, full_raise
+from fx.core import Tracer, Trace, deep_recursion, gc_paused, get_aval, new_main, full_raise
 from fx.errors import FxError
 from fx.ir import ClosedGraph, Equation, Graph, Literal, ShapedArray, Var
 from fx.passes.dce import dce as _dce_pass
@@ -123,7 +123,7 @@ def trace_to_graph(fn: Callable, in_avals: Sequence[ShapedArray],
       (graph, consts): the graph's first ``len(consts)`` in_vars are the constants.
     """
     builder = _Builder()
-    with deep_recursion(), new_main(GraphTrace, builder, dynamic=dynamic) as main:
+    with deep_recursion(), gc_paused(), new_main(GraphTrace, builder, dynamic=dynamic) as main:
         trace = main.trace
         in_tracers = [trace.new_arg(a) for a in in_avals]
         outs = fn(*in_tracers)

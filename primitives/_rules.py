@@ -18,7 +18,7 @@ from fx.ir import ShapedArray
 
 __all__ = ["fmt_avals", "normalize_axis", "check_kind", "nary_aval", "unop_aval",
            "compare_aval", "coerce_lowering", "is_weak", "FLOAT", "INT", "BOOL", "NUMBER",
-           "INT_OR_BOOL", "ANY", "is_python_scalar"]
+           "INT_OR_BOOL", "ANY", "is_python_scalar", "same_dtype_and_shape"]
 
 _PY_SCALARS = (bool, int, float, complex)
 
@@ -109,14 +109,27 @@ def is_weak(a) -> bool:
         return bool(getattr(a, "weak_type", False))
 
 
+def same_dtype_and_shape(args) -> bool:
+    """Whether the operands are arrays of one dtype and one shape (no Python
+    scalar): lax takes them as they are (the lowerings' fast path)."""
+    first = args[0]
+    if type(first) in _PY_SCALARS:
+        return False
+    dtype, shape = getattr(first, "dtype", None), getattr(first, "shape", None)
+    for a in args[1:]:
+        if type(a) in _PY_SCALARS or getattr(a, "dtype", None) != dtype or \
+                getattr(a, "shape", None) != shape:
+            return False
+    return dtype is not None
+
+
 def coerce_lowering(lax_fn, *args, **params):
     """Call ``lax_fn`` after casting weak operands (Python scalars, weak arrays)
     to the strong operands' dtype and broadcasting scalars: lax needs equal
     dtypes and shapes. Runs only while jax traces, so it costs nothing per call."""
-    dtypes = {np.dtype(a.dtype) for a in args if not is_python_scalar(a)}
-    shapes = {np.shape(a) for a in args}
-    if len(dtypes) == 1 and not any(is_python_scalar(a) for a in args) and len(shapes) == 1:
+    if same_dtype_and_shape(args):
         return lax_fn(*args, **params)
+    shapes = {np.shape(a) for a in args}
     strong = [np.dtype(a.dtype) for a in args if not is_weak(a)]
     if len(set(strong)) > 1:  # two strong dtypes: let lax reject it (our abstract eval explains)
         return lax_fn(*args, **params)

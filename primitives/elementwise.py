@@ -30,7 +30,8 @@ from fx.dtypes import is_float, kind
 from fx.errors import FxTypeError, ShapeError
 from fx.ir import ShapedArray
 from primitives._rules import (ANY, FLOAT, INT, INT_OR_BOOL, NUMBER, check_kind, coerce_lowering,
-                               compare_aval, fmt_avals, is_weak, nary_aval)
+                               compare_aval, fmt_avals, is_weak, nary_aval,
+                               same_dtype_and_shape)
 
 __all__ = [
     "add", "sub", "mul", "div", "rem", "neg", "abs", "sign", "max", "min", "integer_pow",
@@ -80,7 +81,7 @@ def strict_coerce_lowering(lax_fn, *args, **params):
     """``coerce_lowering`` for weak operands only: strong operands of different
     dtypes reach lax unchanged, which rejects them, so an eager call raises the
     same FxTypeError (from the abstract eval) as a traced one."""
-    if len({np.dtype(a.dtype) for a in args if not is_weak(a)}) > 1:
+    if same_dtype_and_shape(args) or len({np.dtype(a.dtype) for a in args if not is_weak(a)}) > 1:
         return lax_fn(*args, **params)
     return coerce_lowering(lax_fn, *args, **params)
 
@@ -202,7 +203,9 @@ def _abs_aval(x):
 
 
 abs_p.def_lowering(lax.abs)
-defjvp_unop(abs_p, lambda ans, x: sign(x))  # real operands (complex abs is not differentiable here)
+# real operands (complex abs is not differentiable here); at 0 the derivative is
+# 1, as JAX's: the tangent is t where x >= 0 (so also at -0.0), -t elsewhere
+defjvp(abs_p, lambda t, ans, x: select_n(ge(x, np.zeros((), get_aval(x).dtype)), neg(t), t))
 defbroadcasting(abs_p)
 
 

@@ -1,6 +1,16 @@
 import os
 import sys
 
+import jax
+import pytest
+
+# Tests compare our programs with JAX's under the same compiler settings, so
+# XLA's optimization passes only cost compile time here (about 30% of the
+# suite): skip most of them. FXJAX_TEST_OPTIMIZED=1 runs the suite optimized.
+# Performance is measured by benchmarks/, which compile with the defaults.
+_XLA_OPT_OFF = os.environ.get("FXJAX_TEST_OPTIMIZED", "0") != "1"
+jax.config.update("jax_disable_most_optimizations", _XLA_OPT_OFF)
+
 _TESTS = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(_TESTS))
 sys.path.insert(0, _TESTS)
@@ -8,3 +18,17 @@ sys.path.insert(0, _TESTS)
 for _d in sorted(os.listdir(_TESTS)):
     if os.path.isdir(os.path.join(_TESTS, _d)) and not _d.startswith(("_", ".")):
         sys.path.append(os.path.join(_TESTS, _d))
+
+
+def pytest_addoption(parser):
+    parser.addoption("--fuzz", action="store_true", default=False,
+                     help="run the hypothesis fuzz tests (tests/fuzz) with many examples")
+
+
+@pytest.fixture
+def xla_optimized():
+    """Compile this test's programs with XLA's optimizations on (for comparisons
+    whose tolerance was set against optimized programs)."""
+    jax.config.update("jax_disable_most_optimizations", False)
+    yield
+    jax.config.update("jax_disable_most_optimizations", _XLA_OPT_OFF)

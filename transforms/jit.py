@@ -106,7 +106,12 @@ class Jitted:
         return g
 
     def _lowered(self, *args, **kwargs):
-        g = self.graph(*args, **kwargs)
+        # The Python function runs inside jax.jit's trace; its jax computations on
+        # concrete values run eagerly (as before jax's stackless tracing), so the
+        # cached graph holds concrete constants, never this trace's tracers, and
+        # captured or computed jax.Arrays keep deferring to our tracers.
+        with jax.ensure_compile_time_eval(), core.gc_paused():
+            g = self.graph(*args, **kwargs)
         dyn = [a for i, a in enumerate(args) if i not in self._static_argnums]
         dyn_kwargs = {k: v for k, v in kwargs.items() if k not in self._static_argnames}
         leaves = tree_util.tree_leaves((dyn, dyn_kwargs))

@@ -15,3 +15,4 @@ for _mod in (dtypes, creation, math, reductions, linalg_ops, manipulation, tilin
 
 from primitives.numpy import linalg  # noqa: E402,F401
 from primitives.numpy import _methods  # noqa: E402,F401  (installs Tracer operators)
+from primitives.numpy import _jax_array  # noqa: E402,F401  (jax.Array defers to our tracers)

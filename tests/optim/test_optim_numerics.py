@@ -69,7 +69,9 @@ ROWS = [
 
 
 @pytest.mark.parametrize("name,make", ROWS, ids=[r[0] for r in ROWS])
-def test_matches_optax_over_100_steps(name, make):
+def test_matches_optax_over_100_steps(name, make, request):
+    if name.startswith("muon"):  # the ulps above were measured on optimized programs
+        request.getfixturevalue("xla_optimized")
     ours, theirs = make()
     (po, so, uo), (pt, st, ut) = trajectories(ours, theirs, make_mixed_params(), steps=100)
     assert_close_to_reference(po, pt, f"{name} params")

@@ -356,6 +356,13 @@ def test_max_min_jvp_splits_ties(fn):
     assert float(got[1][0]) == 2.0  # 0.5 * 1 + 0.5 * 3
 
 
+def test_abs_jvp_at_the_kink_is_one():
+    """JAX's abs derivative is 1 at 0 and -0 (x >= 0), -1 at NaN (found by the fuzz test)."""
+    x = np.array([-1.0, 0.0, -0.0, 1.0, np.inf, -np.inf, np.nan], np.float32)
+    got = assert_jvp_matches(P.abs, lax.abs, (x,), (np.ones_like(x),))
+    assert float(got[1][1]) == 1.0
+
+
 def _vmap_cases():
     out = []
     for row in OPS:
