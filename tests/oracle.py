@@ -47,19 +47,22 @@ def assert_trees_close(ours, theirs, rtol=None, atol=None, check_dtype=True, wha
 
 
 def assert_same_as_jax(ours, theirs, *args, rtol=None, atol=None, check_dtype=True,
-                       jit=True, static_argnums=(), **kwargs):
+                       jit=True, static_argnums=(), jax_eager=False, **kwargs):
     """Compare ``ours(*args, **kwargs)`` with ``theirs(*args, **kwargs)``.
 
     Checks eager values and dtypes, then (with ``jit``) ``transforms.jit(ours)``
-    against ``jax.jit(theirs)``, and that our traced graph typechecks.
+    against ``jax.jit(theirs)``, and that our traced graph typechecks. With
+    ``jit``, JAX's values come from its jit alone unless ``jax_eager``: eagerly
+    JAX compiles each op on its own, for the same values (one op is the same
+    program; the suite compiles with XLA's reassociating passes off).
     """
     from transforms import jit as fjit
-    expected = theirs(*args, **kwargs)
+    exp_j = jax.jit(theirs, static_argnums=static_argnums)(*args, **kwargs) if jit else None
+    expected = theirs(*args, **kwargs) if jax_eager or not jit else exp_j
     got = ours(*args, **kwargs)
     assert_trees_close(got, expected, rtol, atol, check_dtype, what="eager")
     if jit:
         got_j = fjit(ours, static_argnums=static_argnums)(*args, **kwargs)
-        exp_j = jax.jit(theirs, static_argnums=static_argnums)(*args, **kwargs)
         assert_trees_close(got_j, exp_j, rtol, atol, check_dtype, what="jit")
         g = fx.make_graph(ours, static_argnums=static_argnums)(*args, **kwargs)
         fx.typecheck(g)
@@ -100,7 +103,7 @@ def _run_named(fns, tag):
 
 
 def assert_cases_same_as_jax(cases, rtol=None, atol=None, check_dtype=True, jit=True,
-                             jax_eager=True, eager="all"):
+                             jax_eager=False, eager="all"):
     """:func:`assert_same_as_jax` over many cases, with one jit compile per side for all.
 
     Args:
@@ -109,10 +112,11 @@ def assert_cases_same_as_jax(cases, rtol=None, atol=None, check_dtype=True, jit=
         Graph (typechecks; ``graph_to_fn`` gives the eager values), all cases in
         ONE traced function per side instead of one per case.
       jax_eager: JAX's eager values (what ours runs against eagerly) come from
-        running each case eagerly, as in assert_same_as_jax. With False they are
-        taken from the one ``jax.jit`` of all cases: for tables of single lax
-        ops that is the very program JAX runs eagerly (one op), without one
-        compile per case.
+        running each case eagerly. By default (False) they
+        are taken from the one ``jax.jit`` of all cases: for single ops that is
+        the very program JAX runs eagerly, and for composites the same values
+        (the suite compiles with XLA's reassociating passes off), without one
+        compile per op of every case.
       eager: which cases ours runs eagerly (and through ``graph_to_fn``, as
         assert_same_as_jax): ``"all"``, ``"first"`` or a collection of names.
         For variants (shapes, dtypes) of one composite function, the others

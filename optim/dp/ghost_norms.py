@@ -200,7 +200,6 @@ def _conv_rule(eqn, positions):
         return None
     lhs_spec, rhs_spec, out_spec = p["dimension_numbers"]
     x_aval, w_aval, out_aval = eqn.inputs[0].aval, eqn.inputs[1].aval, eqn.outputs[0].aval
-    n_sp = len(x_aval.shape) - 2
     window = [w_aval.shape[d] for d in rhs_spec[2:]]
     out_sp = [out_aval.shape[d] for d in out_spec[2:]]
     c_in, c_out = x_aval.shape[lhs_spec[1]], out_aval.shape[out_spec[1]]

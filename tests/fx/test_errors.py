@@ -1,7 +1,5 @@
 """Bad input gets a typed error naming the op, shapes and the user's line."""
-import jax
 import jax.numpy as jnp
-import numpy as np
 import pytest
 
 import fx

@@ -2,14 +2,13 @@
 import textwrap
 
 import numpy as np
-import jax
 import jax.numpy as jnp
 import pytest
 
 import fx
 import primitives as P
 from fx.core import Primitive
-from fx.ir import ClosedGraph, Equation, Graph, IRTypeError, ShapedArray, Var
+from fx.ir import Equation, Graph, IRTypeError, ShapedArray, Var
 from oracle import assert_trees_close
 
 

@@ -4,7 +4,6 @@ import jax
 import jax.numpy as jnp
 import pytest
 
-import fx
 import primitives as P
 from transforms import jit, eval_shape
 from oracle import assert_trees_close

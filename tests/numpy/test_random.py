@@ -1,7 +1,6 @@
 """primitives.random against jax.random: for the same raw key every sample is
 equal bit for bit, eager and under our jit (vs jax.jit); keys, split, fold_in
 and bits are equal; vmap over keys; jvp through samplers; errors."""
-from functools import partial
 
 import numpy as np
 import jax

@@ -91,7 +91,7 @@ def assert_close_to_reference(ours, theirs, what: str, rtol: float | None = None
     o_leaves, t_leaves = _leaves(ours), _leaves(comparable_optax_state(theirs))
     pairs, i, j = [], 0, 0
     while i < len(o_leaves) and j < len(t_leaves):
-        (po, o), (pt, t) = o_leaves[i], t_leaves[j]
+        (po, o), (_, t) = o_leaves[i], t_leaves[j]
         if np.size(o) == 0 and np.shape(t) == (1,):
             i, j = i + 1, j + 1
             continue

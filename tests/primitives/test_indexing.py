@@ -4,7 +4,6 @@ The configurations are the ones jax.numpy indexing produces (x[i], x[:, idx],
 x[idx_array], take_along_axis, x.at[idx].add/set/mul/min/max with repeated
 indices), plus window gathers, out-of-bounds modes and empty/0-d edge cases.
 """
-from functools import partial
 
 import numpy as np
 import jax

@@ -6,7 +6,6 @@ import pytest
 
 import fx
 import primitives as P
-import primitives.nn as fnn
 import primitives.numpy as fnp
 import transforms as T
 from fx.errors import ConcretizationError, FxTypeError
