@@ -131,11 +131,12 @@ class Jitted:
 
     def lower(self, *args, **kwargs):
         """jax's Lowered: ``.as_text()`` gives StableHLO, ``.compile()`` the executable."""
-        try:
-            return self._jax_fn.lower(*args, **kwargs)
-        except RecursionError:  # a deeply nested graph, as in __call__
-            with core.deep_recursion():
+        with core.gc_paused():  # jax's lowering too (see fx.core.gc_paused)
+            try:
                 return self._jax_fn.lower(*args, **kwargs)
+            except RecursionError:  # a deeply nested graph, as in __call__
+                with core.deep_recursion():
+                    return self._jax_fn.lower(*args, **kwargs)
 
     def eval_shape(self, *args, **kwargs):
         return eval_shape(self._fun, *args, **kwargs)
