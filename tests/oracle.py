@@ -88,6 +88,29 @@ def chunks(cases, n=10):
     return [pytest.param(g, id=f"{g[0][0]}..{g[-1][0]}") for g in groups]
 
 
+def groups_by_prefix(cases, sep):
+    """pytest params of ``cases`` grouped by the part of their name (``case[0]``)
+    before ``sep``: one test per group, whose cases share one compile per side."""
+    import pytest
+    groups = {}
+    for c in cases:
+        groups.setdefault(c[0].split(sep)[0], []).append(c)
+    return [pytest.param(g, id=k) for k, g in groups.items()]
+
+
+class _Failures(list):
+    """Every failing case of a table, reported together, each named."""
+
+    def attempt(self, name, what, thunk):
+        try:
+            return thunk()
+        except Exception as e:  # collect: report every failing case at once
+            self.append(f"[{name}] {what}: {type(e).__name__}: {e}")
+
+    def check(self):
+        assert not self, f"{len(self)} failure(s):\n" + "\n".join(self)
+
+
 def _run_named(fns, tag):
     """``{name: fn(*args)}`` over ``fns`` = [(name, fn)], for one traced call of all
     cases; an exception while tracing names its case."""
@@ -134,13 +157,8 @@ def assert_cases_same_as_jax(cases, rtol=None, atol=None, check_dtype=True, jit=
     all_args = {name: args for name, _, _, args in cases}
     ours_fns = [(name, ours) for name, ours, _, _ in cases]
     theirs_all = _run_named([(name, theirs) for name, _, theirs, _ in cases], "jax")
-    failures = []
-
-    def attempt(name, what, thunk):
-        try:
-            return thunk()
-        except Exception as e:  # collect: report every failing case at once
-            failures.append(f"[{name}] {what}: {type(e).__name__}: {e}")
+    failures = _Failures()
+    attempt = failures.attempt
 
     exp_jit = jax.jit(theirs_all)(all_args) if jit or not jax_eager else None
     eager_names = (names if eager == "all" else names[:1] if eager == "first"
@@ -176,7 +194,7 @@ def assert_cases_same_as_jax(cases, rtol=None, atol=None, check_dtype=True, jit=
         got = attempt("all cases", "graph", graph)
         if got is not None:
             check_all("graph_to_fn", got, expected)
-    assert not failures, f"{len(failures)} failure(s):\n" + "\n".join(failures)
+    failures.check()
     return {**(exp_jit or {}), **expected}
 
 
@@ -237,13 +255,8 @@ def _assert_cases_transform(cases, run_ours, run_theirs, what, rtol, atol, eager
                                    for name, c in cases.items()], "jax"))(
         {name: (inp,) for name, inp in inputs.items()})
     ours_fns = [(name, lambda inp, o=c[0]: run_ours(o, inp)) for name, c in cases.items()]
-    failures = []
-
-    def attempt(name, label, thunk):
-        try:
-            return thunk()
-        except Exception as e:  # collect: report every failing case at once
-            failures.append(f"[{name}] {label}: {type(e).__name__}: {e}")
+    failures = _Failures()
+    attempt = failures.attempt
 
     for i, (name, fn) in enumerate(ours_fns):
         if i % eager_every == 0:
@@ -257,7 +270,7 @@ def _assert_cases_transform(cases, run_ours, run_theirs, what, rtol, atol, eager
         for name in got or ():
             attempt(name, "jit", lambda: assert_trees_close(
                 got[name], expected[name], rtol, atol, what=f"{what} (jit)"))
-    assert not failures, f"{len(failures)} failure(s):\n" + "\n".join(failures)
+    failures.check()
 
 
 def assert_cases_jvp_matches(cases, rtol=None, atol=None, eager_every=1):

@@ -12,6 +12,7 @@ import fx
 import primitives.random as frandom
 import transforms as T
 from fx.errors import FxTypeError, ShapeError
+from oracle import groups_by_prefix
 
 BF16 = jnp.bfloat16
 KEY = jax.random.PRNGKey(1701)
@@ -196,15 +197,7 @@ DISTRIBUTIONS = [
 ]
 
 
-def _by_sampler(cases):
-    """Cases grouped by sampler (the name's first word): one test, one compile each."""
-    groups = {}
-    for c in cases:
-        groups.setdefault(c[0].split("_")[0], []).append(c)
-    return [pytest.param(g, id=k) for k, g in groups.items()]
-
-
-@pytest.mark.parametrize("cases", _by_sampler(DISTRIBUTIONS))
+@pytest.mark.parametrize("cases", groups_by_prefix(DISTRIBUTIONS, "_"))  # by sampler
 def test_distribution_bits_match_jax(cases):
     assert_cases_same_bits(cases, KEY)
 

@@ -11,7 +11,7 @@ import transforms as T
 from fx.errors import FxTypeError, ShapeError
 from oracle import (assert_cases_jvp_matches, assert_cases_same_as_jax,
                     assert_cases_transpose_matches, assert_cases_vmap_matches, assert_jvp_matches,
-                    assert_trees_close, assert_vmap_matches)
+                    assert_trees_close, assert_vmap_matches, groups_by_prefix)
 
 # the jvp / vmap / transpose tables: ours eagerly for every fourth case, the others
 # in one transforms.jit (JAX's in one jax.jit)
@@ -109,15 +109,7 @@ CASES = [
 ]
 
 
-def _by_op(cases):
-    """Cases grouped by op (the name before '-'): one test, one compile per side, each."""
-    groups = {}
-    for c in cases:
-        groups.setdefault(c[0].split("-")[0], []).append(c)
-    return [pytest.param(g, id=op) for op, g in groups.items()]
-
-
-@pytest.mark.parametrize("cases", _by_op(CASES))
+@pytest.mark.parametrize("cases", groups_by_prefix(CASES, "-"))  # by op
 def test_matches_lax(cases):
     """Each case eagerly (values, dtypes), then the op's cases in one jit and Graph."""
     assert_cases_same_as_jax([(c[0], c[1], c[2], c[3:]) for c in cases], jax_eager=False)
@@ -220,7 +212,7 @@ def _tol(primals):
     return None if any(np.asarray(p).dtype == BF16 for p in primals) else 2e-5
 
 
-@pytest.mark.parametrize("cases", _by_op(JVP_CASES))
+@pytest.mark.parametrize("cases", groups_by_prefix(JVP_CASES, "-"))
 def test_jvp_matches_jax(cases):
     for tol in {_tol(primals) for _, _, _, primals in cases}:
         assert_cases_jvp_matches([(name, ours, theirs, primals, _tangents(primals))
@@ -243,7 +235,7 @@ def test_jvp_integer_outputs_have_zero_tangents(op, ours, theirs):
             assert_trees_close(o, e, what="tangent out")
 
 
-@pytest.mark.parametrize("cases", _by_op(JVP_CASES))
+@pytest.mark.parametrize("cases", groups_by_prefix(JVP_CASES, "-"))
 def test_vjp_matches_jax(cases):
     """Reverse mode transposes the jvp rules' tangent computations. JAX's vjps of
     the op's cases run in one jax.jit; ours eagerly, case by case."""
@@ -301,7 +293,7 @@ VMAP_CASES = [
 ]
 
 
-@pytest.mark.parametrize("cases", _by_op(VMAP_CASES))
+@pytest.mark.parametrize("cases", groups_by_prefix(VMAP_CASES, "-"))
 def test_vmap_matches_jax(cases):
     assert_cases_vmap_matches(cases, eager_every=EAGER_EVERY)
 
