@@ -15,7 +15,8 @@ from fx.interpreter import (Interpreter, LoweringInterpreter, eval_graph, lower_
                             bind_equation)
 from fx.errors import (FxError, ShapeError, FxTypeError, ConcretizationError,
                        UnexpectedTracerError, UnsupportedInputError, ForeignFunctionError,
-                       UnboundAxisError)
+                       UnboundAxisError, JaxConversionError)
+from fx.from_jax import from_jax, jax_function
 from fx import dtypes, passes
 
 __all__ = ["ShapedArray", "Var", "Literal", "Equation", "Graph", "ClosedGraph", "SourceInfo",
@@ -24,4 +25,4 @@ __all__ = ["ShapedArray", "Var", "Literal", "Equation", "Graph", "ClosedGraph", 
            "LoweringInterpreter", "eval_graph", "lower_graph", "graph_to_fn", "bind_equation",
            "dtypes", "passes", "FxError", "ShapeError", "FxTypeError", "ConcretizationError",
            "UnexpectedTracerError", "UnsupportedInputError", "ForeignFunctionError",
-           "UnboundAxisError"]
+           "UnboundAxisError", "JaxConversionError", "from_jax", "jax_function"]

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 __all__ = ["FxError", "ShapeError", "FxTypeError", "ConcretizationError",
            "UnexpectedTracerError", "UnsupportedInputError", "ForeignFunctionError",
-           "UnboundAxisError"]
+           "UnboundAxisError", "JaxConversionError"]
 
 
 class FxError(Exception):
@@ -39,3 +39,8 @@ class ForeignFunctionError(FxError, RuntimeError):
 
 class UnboundAxisError(FxError, NameError):
     """A collective (psum, axis_index, ...) names an axis no enclosing vmap/pmap binds."""
+
+
+class JaxConversionError(FxError, NotImplementedError):
+    """A jaxpr equation has no conversion to our IR (fx.from_jax / fx.jax_function):
+    the message names the jax primitive and the equation."""

@@ -19,3 +19,5 @@ for _mod in _FAMILIES:
 _register({k: globals()[k] for k in ("transpose", "broadcast_in_dim", "reshape", "reduce_sum",
                                      "convert_element_type", "squeeze", "expand_dims", "slice",
                                      "add", "mul")})
+
+from primitives import jax_rules  # noqa: E402,F401  (registers fx.from_jax's conversions)

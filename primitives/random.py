@@ -25,165 +25,28 @@ Example::
 from __future__ import annotations
 
 import math
-from functools import partial
 from typing import Sequence
 
 import numpy as np
 import jax
 
 import primitives as P
-from primitives import threefry
 import primitives.numpy as fnp
-from fx.ad import Zero, tangent_aval
-from fx.batching import batch_size, bdim_at_front
 from fx.dtypes import kind
-from fx.core import Primitive, canonical_dtype, get_aval
+from fx.core import canonical_dtype, get_aval
 from fx.errors import FxTypeError, ShapeError
-from fx.ir import ShapedArray
 from primitives._rules import INT, check_kind
+from primitives.prng import (UINT_DTYPES, check_keys_aval, random_bits, random_fold_in, random_seed,
+                             random_split, shape_tuple, random_seed_p, random_bits_p,
+                             random_split_p, random_fold_in_p)
 
 __all__ = ["PRNGKey", "key", "split", "fold_in", "bits", "uniform", "normal",
            "truncated_normal", "bernoulli", "gumbel", "categorical", "randint",
            "permutation", "choice",
            "random_seed_p", "random_bits_p", "random_split_p", "random_fold_in_p"]
 
-_UINT_DTYPES = {8: np.dtype(np.uint8), 16: np.dtype(np.uint16), 32: np.dtype(np.uint32),
-                64: np.dtype(np.uint64)}
-
-
-# --- rules shared by the key primitives ---------------------------------------
-def _vmap_leading(fn, nbatch: int):
-    """``fn`` mapped (with jax.vmap, inside a lowering) over ``nbatch`` leading axes
-    of every argument."""
-    for _ in range(nbatch):
-        fn = jax.vmap(fn)
-    return fn
-
-
-def _check_keys_aval(op: str, keys: ShapedArray) -> tuple:
-    """The batch shape of a ``u32[..., 2]`` key array, or a typed error."""
-    if keys.dtype != np.uint32 or keys.ndim < 1 or keys.shape[-1] != 2:
-        raise FxTypeError(f"{op}: expected raw threefry keys u32[..., 2] (from frandom.PRNGKey / "
-                          f"split / fold_in), got {keys.str_short()}.")
-    return keys.shape[:-1]
-
-
-def _integer_output_jvp(prim: Primitive, primals, tangents, **params):
-    """Outputs are integers (keys, bits): their tangent is a symbolic zero."""
-    out = prim.bind(*primals, **params)
-    return out, Zero(tangent_aval(get_aval(out)))
-
-
-def _leading_batch(prim: Primitive, args, bdims, **params):
-    """Batch rule of a key primitive: it accepts leading batch dims on every
-    operand, so move each batch axis to the front (broadcasting unbatched
-    operands) and bind once."""
-    size = batch_size(args, bdims)
-    return prim.bind(*[bdim_at_front(x, d, size) for x, d in zip(args, bdims)], **params), 0
-
-
-def _key_primitive(name: str) -> Primitive:
-    p = Primitive(name)
-    p.def_jvp(partial(_integer_output_jvp, p))
-    p.def_batch(partial(_leading_batch, p))
-    return p
-
-
-# --- random_seed ---
-random_seed_p = _key_primitive("random_seed")
-
-
-@random_seed_p.def_abstract_eval
-def _random_seed_aval(seeds):
-    check_kind("random_seed", (seeds,), INT)
-    return ShapedArray(seeds.shape + (2,), np.uint32)
-
-
-@random_seed_p.def_lowering
-def _random_seed_lowering(seeds):
-    return _vmap_leading(jax.random.PRNGKey, np.ndim(seeds))(seeds)
-
-
-def random_seed(seeds):
-    """Raw keys ``u32[..., 2]`` from integer seeds of shape ``(...)`` (as jax.random.PRNGKey)."""
-    return random_seed_p.bind(seeds)
-
-
-# --- random_bits ---
-random_bits_p = _key_primitive("random_bits")
-
-
-@random_bits_p.def_abstract_eval
-def _random_bits_aval(keys, *, bit_width, shape):
-    batch = _check_keys_aval("random_bits", keys)
-    dtype = _UINT_DTYPES.get(bit_width)
-    if dtype is None or canonical_dtype(dtype) != dtype:
-        raise FxTypeError(f"random_bits: bit_width must be 8, 16, 32 (or 64 with jax x64 "
-                          f"enabled), got {bit_width}.")
-    return ShapedArray(batch + shape, dtype)
-
-
-@random_bits_p.def_lowering
-def _random_bits_lowering(keys, *, bit_width, shape):
-    one = partial(threefry.random_bits, bit_width=bit_width, shape=shape)
-    return _vmap_leading(one, np.ndim(keys) - 1)(keys)
-
-
-def random_bits(keys, bit_width: int, shape: Sequence[int]):
-    """Uniform random bits ``uint{bit_width}[..., *shape]`` for keys ``u32[..., 2]``."""
-    return random_bits_p.bind(keys, bit_width=int(bit_width), shape=_shape_tuple(shape))
-
-
-# --- random_split ---
-random_split_p = _key_primitive("random_split")
-
-
-@random_split_p.def_abstract_eval
-def _random_split_aval(keys, *, shape):
-    batch = _check_keys_aval("random_split", keys)
-    return ShapedArray(batch + shape + (2,), np.uint32)
-
-
-@random_split_p.def_lowering
-def _random_split_lowering(keys, *, shape):
-    return _vmap_leading(partial(threefry.split, shape=shape), np.ndim(keys) - 1)(keys)
-
-
-def random_split(keys, shape: Sequence[int]):
-    """New keys ``u32[..., *shape, 2]`` split from keys ``u32[..., 2]`` (as jax.random.split)."""
-    return random_split_p.bind(keys, shape=_shape_tuple(shape))
-
-
-# --- random_fold_in ---
-random_fold_in_p = _key_primitive("random_fold_in")
-
-
-@random_fold_in_p.def_abstract_eval
-def _random_fold_in_aval(keys, data):
-    batch = _check_keys_aval("random_fold_in", keys)
-    if data.dtype != np.uint32 or data.shape != batch:
-        raise FxTypeError(f"random_fold_in: data must be u32 with the keys' batch shape "
-                          f"{batch}, got keys {keys.str_short()} and data {data.str_short()}.")
-    return keys.strip_weak()
-
-
-@random_fold_in_p.def_lowering
-def _random_fold_in_lowering(keys, data):
-    return _vmap_leading(threefry.fold_in, np.ndim(keys) - 1)(keys, data)
-
-
-def random_fold_in(keys, data):
-    """Keys ``u32[..., 2]`` with uint32 ``data`` (shape ``(...)``) folded in (as jax.random.fold_in)."""
-    return random_fold_in_p.bind(keys, data)
-
 
 # --- helpers of the public functions ------------------------------------------
-def _shape_tuple(shape) -> tuple:
-    if isinstance(shape, (int, np.integer)):
-        return (int(shape),)
-    return tuple(int(d) for d in shape)
-
-
 def _shape_of(x) -> tuple:
     return tuple(get_aval(x).shape)
 
@@ -193,7 +56,7 @@ def _check_key(op: str, key):
     if isinstance(key, jax.Array) and jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key):
         key = jax.random.key_data(key)
     aval = get_aval(key)
-    _check_keys_aval(op, aval)
+    check_keys_aval(op, aval)
     if aval.shape != (2,):
         raise ShapeError(f"{op} accepts a single key u32[2], but was given a key array "
                          f"{aval.str_short()}. Fix: use vmap to map over keys.")
@@ -291,7 +154,7 @@ def split(key, num: int | Sequence[int] = 2):
       key: a raw key u32[2].
       num: number of keys (int) or their batch shape (tuple).
     """
-    return random_split(_check_key("split", key), _shape_tuple(num))
+    return random_split(_check_key("split", key), shape_tuple(num))
 
 
 def fold_in(key, data):
@@ -323,7 +186,7 @@ def _uniform(key, shape, dtype, minval, maxval):
     finfo = jax.dtypes.finfo(dtype)
     nbits, nmant = finfo.bits, finfo.nmant
     rng_bits = 8 if nmant < 8 else nbits
-    uint_dtype = _UINT_DTYPES[nbits]
+    uint_dtype = UINT_DTYPES[nbits]
     minval = _broadcast(P.convert_element_type(minval, dtype), shape, "uniform")
     maxval = _broadcast(P.convert_element_type(maxval, dtype), shape, "uniform")
     raw = random_bits(key, rng_bits, shape)
@@ -345,7 +208,7 @@ def uniform(key, shape: Sequence[int] = (), dtype=None, minval=0., maxval=1.):
       minval, maxval: bounds broadcast-compatible with ``shape``.
     """
     key = _check_key("uniform", key)
-    return _uniform(key, _shape_tuple(shape), _float_dtype("uniform", dtype), minval, maxval)
+    return _uniform(key, shape_tuple(shape), _float_dtype("uniform", dtype), minval, maxval)
 
 
 # --- normal ---
@@ -359,7 +222,7 @@ def normal(key, shape: Sequence[int] = (), dtype=None):
     """Standard normal samples (as jax.random.normal): ``sqrt(2) * erf_inv(u)``
     for ``u`` uniform in ``(-1, 1)``; complex dtypes get ``(re + 1j im) / sqrt(2)``."""
     key = _check_key("normal", key)
-    shape = _shape_tuple(shape)
+    shape = shape_tuple(shape)
     dtype = _float_dtype("normal", dtype, kinds="fc")
     if dtype.kind != "c":
         return _normal_real(key, shape, dtype)
@@ -380,7 +243,7 @@ def truncated_normal(key, lower, upper, shape: Sequence[int] | None = None, dtyp
     key = _check_key("truncated_normal", key)
     dtype = _float_dtype("truncated_normal", dtype)
     bshape = tuple(np.broadcast_shapes(_shape_of(lower), _shape_of(upper)))
-    shape = bshape if shape is None else _shape_tuple(shape)
+    shape = bshape if shape is None else shape_tuple(shape)
     sqrt2 = _const(np.sqrt(2), dtype)
     lower = P.convert_element_type(lower, dtype)
     upper = P.convert_element_type(upper, dtype)
@@ -411,7 +274,7 @@ def bernoulli(key, p=0.5, shape: Sequence[int] | None = None, mode: str = "low")
         raise FxTypeError(f"bernoulli: probability p must have a floating dtype, got "
                           f"{p_aval.str_short()}.")
     p = P.convert_element_type(p, dtype)
-    shape = p_aval.shape if shape is None else _shape_tuple(shape)
+    shape = p_aval.shape if shape is None else shape_tuple(shape)
     _broadcast(p, shape, "bernoulli")  # shape check
     if mode == "low":
         return fnp.less(_uniform(key, shape, dtype, 0., 1.), p)
@@ -430,7 +293,7 @@ def gumbel(key, shape: Sequence[int] = (), dtype=None, mode: str | None = None):
         jax's "highest" is not implemented.
     """
     key = _check_key("gumbel", key)
-    shape = _shape_tuple(shape)
+    shape = shape_tuple(shape)
     dtype = _float_dtype("gumbel", dtype)
     if mode is None:
         mode = "high" if jax.config.jax_high_dynamic_range_gumbel else "low"
@@ -464,7 +327,7 @@ def categorical(key, logits, axis: int = -1, shape: Sequence[int] | None = None,
     lshape = _shape_of(logits)
     ndim = len(lshape)
     batch_shape = tuple(np.delete(lshape, axis))
-    shape = batch_shape if shape is None else _shape_tuple(shape)
+    shape = batch_shape if shape is None else shape_tuple(shape)
     dtype = get_aval(logits).dtype
     prefix = shape[:len(shape) - len(batch_shape)]
     if replace:
@@ -514,7 +377,7 @@ def _randint(key, shape, minval, maxval, dtype):
     maxval = _broadcast(_convert_and_clip_integer(maxval, dtype), shape, "randint")
     k1, k2 = _split2(key)
     higher_bits, lower_bits = random_bits(k1, nbits, shape), random_bits(k2, nbits, shape)
-    udt = _UINT_DTYPES[nbits]
+    udt = UINT_DTYPES[nbits]
     span = P.convert_element_type(P.sub(maxval, minval), udt)
     one = _const(1, udt)
     span = fnp.where(P.le(maxval, minval), one, span)  # maxval <= minval: always minval
@@ -535,7 +398,7 @@ def randint(key, shape: Sequence[int], minval, maxval, dtype=None):
     sampled in int32 and cast.
     """
     key = _check_key("randint", key)
-    shape = _shape_tuple(shape)
+    shape = shape_tuple(shape)
     dtype = canonical_dtype(np.int64 if dtype is None else dtype)
     if dtype.kind not in "iu":
         raise FxTypeError(f"randint: dtype must be an integer dtype, got {dtype}.")
@@ -598,7 +461,7 @@ def choice(key, a, shape: Sequence[int] = (), replace: bool = True, p=None, axis
       mode: gumbel mode for ``replace=False`` with ``p``.
     """
     key = _check_key("choice", key)
-    shape = _shape_tuple(shape)
+    shape = shape_tuple(shape)
     a_shape = _shape_of(a)
     scalar = not a_shape
     n_inputs = int(a) if scalar else a_shape[axis % len(a_shape)]
