@@ -42,6 +42,7 @@ from jax import tree_util
 from jax.extend import core as jcore
 from jax.extend import source_info_util
 
+from fx.axis_env import bound_names, lookup
 from fx.core import Tracer, get_aval, structural
 from fx.errors import JaxConversionError
 from fx.ir import SourceInfo
@@ -51,7 +52,8 @@ from fx.tracing import make_graph
 __all__ = ["register_jax_rules", "eval_jaxpr", "jax_function", "from_jax", "JaxRule"]
 
 JaxRule = Callable[..., Any]
-"""``rule(*invals, **jax_params) -> value`` (a list for multiple-result primitives)."""
+"""``rule(*invals, **jax_params) -> value`` (a list for multiple-result primitives;
+a single value is accepted for one result)."""
 
 _rules: dict[str, JaxRule] = {}
 _SUMMARY = re.compile(r"^(?P<file>.*?):(?P<line>\d+)(?::\d+)? \((?P<fn>[^)]*)\)$")
@@ -68,9 +70,11 @@ def _rule(eqn) -> JaxRule:
         structural("getitem")          # imports primitives, which registers the rules
     rule = _rules.get(eqn.primitive.name)
     if rule is None:
+        src = _source(eqn)
         raise JaxConversionError(
             f"fxjax has no conversion for the jax primitive `{eqn.primitive.name}`, in the "
-            f"jaxpr equation\n    {_eqn_text(eqn)}\nFix: write this part with our ops "
+            f"jaxpr equation\n    {_eqn_text(eqn)}\n"
+            f"{f'  written at {src}' + chr(10) if src else ''}Fix: write this part with our ops "
             f"(primitives / primitives.numpy), or register a rule with "
             f"fx.from_jax.register_jax_rules({{'{eqn.primitive.name}': rule}}).")
     return rule
@@ -83,7 +87,7 @@ def _eqn_text(eqn) -> str:
 
 def _source(eqn) -> SourceInfo | None:
     m = _SUMMARY.match(source_info_util.summarize(eqn.source_info))
-    return SourceInfo(m["file"], int(m["line"]), m["fn"]) if m else None
+    return SourceInfo(m["file"], int(m["line"]), m["fn"].rsplit(".", 1)[-1]) if m else None
 
 
 def _literal(lit):
@@ -123,9 +127,11 @@ def eval_jaxpr(jaxpr, consts: Sequence[Any], *args) -> list:
             except JaxConversionError:
                 raise
             except NotImplementedError as e:
+                src = _source(eqn)
                 raise JaxConversionError(f"{e}\n  converting the jaxpr equation\n    "
-                                         f"{_eqn_text(eqn)}") from e
-            if not eqn.primitive.multiple_results:
+                                         f"{_eqn_text(eqn)}{f'  written at {src}' if src else ''}"
+                                         ) from e
+            if not eqn.primitive.multiple_results or not isinstance(outs, (list, tuple)):
                 outs = (outs,)
             for v, o in zip(eqn.outvars, outs):
                 if not isinstance(v, jcore.DropVar):
@@ -154,7 +160,8 @@ def jax_function(fun: Callable, *, static_argnums: int | Sequence[int] = ()) -> 
     On our tracers (inside our ``grad``, ``vmap``, ``jit``, ...) the call traces
     ``fun`` with ``jax.make_jaxpr`` on the arguments' shapes (cached per
     signature) and runs the jaxpr with our ops (:func:`eval_jaxpr`), so our
-    transformations see our primitives. On concrete arrays, outside our
+    transformations see our primitives. Axis names bound by an enclosing
+    ``vmap(..., axis_name=)`` are visible to its collectives (``lax.psum``). On concrete arrays, outside our
     transformations, it simply calls ``fun``.
 
     Args:
@@ -185,7 +192,8 @@ def jax_function(fun: Callable, *, static_argnums: int | Sequence[int] = ()) -> 
         if not any(isinstance(x, Tracer) for x in leaves):
             return fun(*args, **kwargs)
         fixed = tuple((i, a) for i, a in enumerate(args) if i in static)
-        key = (in_tree, tuple(get_aval(x) for x in leaves), fixed)
+        axis_env = tuple((name, lookup(name).size) for name in bound_names())
+        key = (in_tree, tuple(get_aval(x) for x in leaves), fixed, axis_env)
         hit = converted.cache.get(key)
         if hit is None:
             def flat(*flat_args):
@@ -193,7 +201,8 @@ def jax_function(fun: Callable, *, static_argnums: int | Sequence[int] = ()) -> 
                 it = iter(d)
                 full = [a if i in static else next(it) for i, a in enumerate(args)]
                 return fun(*full, **kw)
-            closed, out_shape = jax.make_jaxpr(flat, return_shape=True)(*map(_struct, leaves))
+            closed, out_shape = jax.make_jaxpr(flat, axis_env=list(axis_env) or None,
+                                               return_shape=True)(*map(_struct, leaves))
             hit = converted.cache[key] = (closed, tree_util.tree_structure(out_shape))
         closed, out_tree = hit
         outs = eval_jaxpr(closed.jaxpr, closed.consts, *leaves)

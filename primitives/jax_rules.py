@@ -143,7 +143,8 @@ def _eqn_fn(eqn_params: dict, call_jaxpr, jax_prim) -> Callable:
     invars = [jcore.Var(a) for a in call_jaxpr.in_avals]
     outvars = [jcore.Var(a) for a in call_jaxpr.out_avals]
     eqn = jcore.new_jaxpr_eqn(invars, outvars, jax_prim, eqn_params, jcore.no_effects)
-    jaxpr = jcore.ClosedJaxpr(jcore.Jaxpr((), invars, outvars, [eqn]), ())
+    jaxpr = jcore.ClosedJaxpr(jcore.Jaxpr((), invars, outvars, [eqn],
+                                         debug_info=call_jaxpr.jaxpr.debug_info), ())
     return jcore.jaxpr_as_fun(jaxpr)
 
 
@@ -212,6 +213,15 @@ def _split(x, *, sizes, axis):
     return out
 
 
+def _tile(x, *, reps):
+    lead = (1,) * (len(reps) - x.ndim)
+    dims = lead + tuple(x.shape)
+    x = shape.reshape(x, dims) if lead else x
+    wide = tuple(d for pair in zip(reps, dims) for d in pair)
+    x = shape.broadcast_in_dim(x, wide, tuple(range(1, 2 * len(dims), 2)))
+    return shape.reshape(x, tuple(r * d for r, d in zip(reps, dims)))
+
+
 def _gather(x, idx, **params):
     params.pop("sharding", None)
     return indexing.gather(x, idx, **params)
@@ -226,8 +236,11 @@ def _scatter(fn):
 
 
 def _psum_like(fn):
-    return lambda *xs, axes, axis_index_groups=None, **_: [
-        fn(x, axes, axis_index_groups=axis_index_groups) for x in xs]
+    """psum / pmax / pmin: variadic in some jax versions, unary in others."""
+    def rule(*xs, axes, axis_index_groups=None, **_):
+        outs = [fn(x, axes, axis_index_groups=axis_index_groups) for x in xs]
+        return outs[0] if len(outs) == 1 else outs
+    return rule
 
 
 def _identity(*xs, **_):
@@ -301,9 +314,10 @@ def _table() -> dict:
         "split": _split,
         "gather": _gather,
         "scatter": _scatter(indexing.scatter), "scatter-add": _scatter(indexing.scatter_add),
-        "scatter_add": _scatter(indexing.scatter_add), "scatter_mul": _scatter(indexing.scatter_mul),
-        "scatter_min": _scatter(indexing.scatter_min), "scatter_max": _scatter(indexing.scatter_max),
-        "scatter_sub": _scatter(indexing.scatter_sub),
+        "scatter-mul": _scatter(indexing.scatter_mul), "scatter-sub": _scatter(indexing.scatter_sub),
+        "scatter-min": _scatter(indexing.scatter_min), "scatter-max": _scatter(indexing.scatter_max),
+        "add_any": elementwise.add, "tile": _tile,
+        "axis_index": lambda *, axis_name: collectives.axis_index(axis_name),
         "psum": _psum_like(collectives.psum), "pmax": _psum_like(collectives.pmax), "pmin": _psum_like(collectives.pmin),
         "copy": lambda x: x, "copy_p": lambda x: x, "name": lambda x, **_: x,
         "device_put": _identity, "optimization_barrier": lambda *xs: optimization_barrier(*xs),
