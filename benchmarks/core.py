@@ -1,7 +1,8 @@
 """Core benchmarks: ours / JAX ratios measured in one run (issue: core).
 
 Prints: eager op dispatch, jit cache-hit call, tracing a 2000-equation
-function (fresh functions, so no cache), lowering a 50k-equation chain
+function (fresh functions, so no cache), converting a 2000-equation jax
+function with ``fx.from_jax`` (against jax's own tracing of it), lowering a 50k-equation chain
 (``FXJAX_BENCH_LARGE`` sets its size) and the first call of a 2000-equation
 one (trace + lower + compile), steady-state jitted MLP forward (B=256),
 and jitted ``normal`` samples (the same bits; our CPU lowering of the threefry
@@ -58,6 +59,16 @@ def bench_tracing():
     return [(f"trace {n_ours}-eqn fn (jax: {n_jax}) make_graph", o, t, 1.0)]
 
 
+def bench_from_jax():
+    """fx.from_jax of a fresh 2000-equation jax function (jax's trace + our
+    conversion) against jax.make_jaxpr alone (jax's trace)."""
+    x = jnp.ones((8, 8))
+    ops = (jnp.sin, jnp.multiply, jnp.add)
+    o, t = compare(lambda: fx.from_jax(chain(ops))(x, x),
+                   lambda: jax.make_jaxpr(chain(ops))(x, x), number=3, repeats=5)
+    return [(f"from_jax of a fresh {N_EQNS // 3 * 3}-eqn jax fn", o, t, 2.0)]
+
+
 N_LARGE = int(os.environ.get("FXJAX_BENCH_LARGE", 50_000))
 
 
@@ -104,6 +115,7 @@ def main():
     f_jax = jax.jit(lambda a, b: jnp.sin(a) * b + a)
     rows.append(("jit cache-hit call (3 ops), f32[4]", *compare(lambda: f_ours(x, y), lambda: f_jax(x, y), 2000), 1.2))
     rows += bench_tracing()
+    rows += bench_from_jax()
     rows += bench_large_graph()
     params = mlp_params(0)
     xb = jnp.asarray(np.random.default_rng(1).normal(size=(256, 64)), jnp.float32)

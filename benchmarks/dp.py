@@ -10,6 +10,8 @@ Opacus rows, whose step is ``optimizer.step()``) of:
   (auto, bookkeeping, ghost, vmap; sigma = 1, C = 1, noise on),
 - JAX: ``jax.jit`` of ``vmap(grad) + flat clipping + noise`` and of the
   non-private ``jax.value_and_grad(mean loss)``, each + SGD,
+- the same three models written in flax.linen and brought in with
+  ``fx.jax_function`` (ours non-private, ours DP auto, JAX's rows),
 - Opacus (when torch and opacus import): the same architecture in
   ``torch.nn`` under ``PrivacyEngine.make_private`` with
   ``grad_sample_mode="hooks"`` and with ghost clipping (``"ghost"`` and the
@@ -46,6 +48,9 @@ import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 from jax import lax  # noqa: E402
 
+import optax  # noqa: E402
+
+import fx  # noqa: E402
 import primitives as P  # noqa: E402
 import primitives.nn as fnn  # noqa: E402
 import primitives.numpy as fnp  # noqa: E402
@@ -279,6 +284,41 @@ def jax_steps(w: Workload) -> dict[str, Callable]:
             "jax non-private": jax.jit(training_step(lambda p, b: value_and_grad(p, b)[::-1]))}
 
 
+def flax_steps(apply) -> dict[str, Callable]:
+    """The steps of a flax model (``apply``): its losses are written with jax and
+    brought into our IR by ``fx.jax_function``; JAX's rows run them as they are."""
+    def mean_loss(p, batch):
+        return jnp.mean(optax.softmax_cross_entropy_with_integer_labels(apply(p, batch["x"]),
+                                                                        batch["y"]))
+
+    def example_loss(p, ex):
+        return optax.softmax_cross_entropy_with_integer_labels(apply(p, ex["x"][None])[0],
+                                                               ex["y"])
+    ours_vg, ours_ex = T.value_and_grad(fx.jax_function(mean_loss)), fx.jax_function(example_loss)
+    jax_vg = jax.value_and_grad(mean_loss)
+    return {ANCHOR: T.jit(training_step(lambda p, b: ours_vg(p, b)[::-1])),
+            "ours DP auto": T.jit(training_step(lambda p, b, key: dp.privatize_gradients(
+                ours_ex, p, b, l2_norm_clip=CLIP, noise_multiplier=SIGMA, key=key))),
+            "jax DP (jit vmap(grad)+clip+noise)": jax.jit(training_step(jax_dp_step(example_loss))),
+            "jax non-private": jax.jit(training_step(lambda p, b: jax_vg(p, b)[::-1]))}
+
+
+def bench_flax(round_s: float, repeats: int) -> None:
+    """The workloads as flax.linen models, through fx.jax_function (issue 18)."""
+    try:
+        from _flax_models import workloads
+    except ImportError:
+        print("\nflax not installed: pip install '.[dev]' for the flax rows")
+        return
+    for title, apply, params, batch in workloads():
+        n = sum(x.size for x in jax.tree.leaves(params))
+        print(f"\n== {title}  ({n:,} params)", flush=True)
+        calls, mem, notes = compile_steps(flax_steps(apply), params, batch)
+        print("\n".join(notes), flush=True)
+        best = interleaved_best(calls, round_s, repeats)
+        print_table({k: (best[k],) + mem.get(k, (None, None)) for k in calls})
+
+
 def peak_bytes(jitted, *args):
     """XLA's planned live bytes of the compiled step: temp + arguments + outputs - aliased."""
     try:
@@ -411,26 +451,7 @@ def bench_workload(w: Workload, with_opacus: bool, round_s: float, repeats: int,
                    paired: bool = False):
     """Compile every step, then time them interleaved. Returns {row: (seconds, peak, temp)}."""
     print(f"\n== {w.name}  ({w.n_params:,} params)", flush=True)
-    args = (w.params, w.batch)
-    key = frandom.PRNGKey(0)
-    calls, mem, notes = {}, {}, []
-    candidates = [(n, f, args + (key,) if n.startswith("ours DP") else args)
-                  for n, f in ours_steps(w).items()]
-    candidates += [(n, f, args + (jax.random.PRNGKey(0),) if "DP" in n else args)
-                   for n, f in jax_steps(w).items()]
-    for name, fn, a in candidates:
-        t0 = time.perf_counter()
-        try:
-            block(fn(*a))
-        except dp.DPArgumentError as e:
-            notes.append(f"  {name}: skipped, DPArgumentError: {str(e).splitlines()[0]}")
-            continue
-        except Exception as e:  # noqa: BLE001 - report the row as failed, bench the rest
-            notes.append(f"  {name}: FAILED, {type(e).__name__}: {str(e).splitlines()[0]}")
-            continue
-        notes.append(f"  {name}: first call (trace + compile) {time.perf_counter() - t0:.2f} s")
-        calls[name] = lambda fn=fn, a=a: fn(*a)
-        mem[name] = peak_bytes(fn, *a)
+    calls, mem, notes = compile_steps({**ours_steps(w), **jax_steps(w)}, w.params, w.batch)
     if with_opacus:
         for name, step in opacus_steps(w).items():
             t0 = time.perf_counter()
@@ -447,6 +468,29 @@ def bench_workload(w: Workload, with_opacus: bool, round_s: float, repeats: int,
             rows["paired" + WIDE_ROW] = paired_ratio(calls["ours DP auto" + WIDE_ROW],
                                                      calls[ANCHOR + WIDE_ROW])
     return rows
+
+
+def compile_steps(steps: dict[str, Callable], params, batch):
+    """Run each step once (trace + compile); DP rows take a key. Returns the
+    callables that worked, their XLA memory, and one note per row."""
+    calls, mem, notes = {}, {}, []
+    for name, fn in steps.items():
+        a = (params, batch)
+        if "DP" in name:
+            a += (frandom.PRNGKey(0) if name.startswith("ours") else jax.random.PRNGKey(0),)
+        t0 = time.perf_counter()
+        try:
+            block(fn(*a))
+        except dp.DPArgumentError as e:
+            notes.append(f"  {name}: skipped, DPArgumentError: {str(e).splitlines()[0]}")
+            continue
+        except Exception as e:  # noqa: BLE001 - report the row as failed, bench the rest
+            notes.append(f"  {name}: FAILED, {type(e).__name__}: {str(e).splitlines()[0]}")
+            continue
+        notes.append(f"  {name}: first call (trace + compile) {time.perf_counter() - t0:.2f} s")
+        calls[name] = lambda fn=fn, a=a: fn(*a)
+        mem[name] = peak_bytes(fn, *a)
+    return calls, mem, notes
 
 
 def _mib(b) -> str:
@@ -502,7 +546,7 @@ def mlp_targets(rows: dict) -> None:
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", choices=("mlp", "cnn", "transformer"), action="append",
+    parser.add_argument("--only", choices=("mlp", "cnn", "transformer", "flax"), action="append",
                         help="run only these workloads (repeatable)")
     parser.add_argument("--round-s", type=float, default=0.1, help="seconds per timing round")
     parser.add_argument("--repeats", type=int, default=9, help="interleaved timing rounds")
@@ -528,6 +572,8 @@ def main():
         print_table(rows)
         if key == "mlp":
             mlp_targets(rows)
+    if not args.only or "flax" in args.only:
+        bench_flax(args.round_s, args.repeats)
     if not with_opacus:
         print("\nopacus not installed: pip install '.[bench]'")
 
