@@ -21,6 +21,10 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/core.py
 
+.PHONY: notebooks
+notebooks: $(STAMP)  # executed .ipynb files (outputs, plots) in notebooks/_build/
+	$(BIN)/python notebooks/_run.py
+
 .PHONY: bench-dp
 bench-dp: $(STAMP)  # Opacus rows need: $(BIN)/pip install -e '.[bench]'
 	$(BIN)/python benchmarks/dp.py

@@ -22,6 +22,8 @@ from typing import Callable, Sequence
 import numpy as np
 from jax import tree_util
 
+from fx.argnums import as_tuple, resolve_static_args
+
 from fx.core import Tracer, Trace, deep_recursion, gc_paused, get_aval, new_main, full_raise
 from fx.errors import FxError
 from fx.ir import ClosedGraph, Equation, Graph, Literal, ShapedArray, Var
@@ -154,9 +156,9 @@ def make_graph(fun: Callable, static_argnums: int | Sequence[int] = (), dce: boo
         >>> g = fx.make_graph(lambda x, y: x * y + 1.0)(1.0, 2.0)
         >>> print(g)   # doctest: +SKIP
     """
-    if isinstance(static_argnums, int):
-        static_argnums = (static_argnums,)
-    static_argnums = tuple(static_argnums)
+    static_argnums = as_tuple(static_argnums)
+    if static_argnums:
+        static_argnums = resolve_static_args(fun, static_argnums, api="make_graph")[0]
     @functools.wraps(fun)
     def traced(*args, **kwargs):
         dyn_args = tuple(a for i, a in enumerate(args) if i not in static_argnums)

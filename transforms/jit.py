@@ -19,7 +19,6 @@ References:
 from __future__ import annotations
 
 import functools
-import inspect
 import threading
 from collections import OrderedDict
 from typing import Callable, Sequence
@@ -28,6 +27,7 @@ import jax
 from jax import tree_util
 
 from fx import core, passes
+from fx.argnums import check_callable, resolve_static_args
 from fx.core import get_aval
 from fx.interpreter import lower_graph
 from fx.ir import ClosedGraph
@@ -38,24 +38,16 @@ __all__ = ["jit", "eval_shape", "Jitted"]
 _GRAPH_CACHE_SIZE = 256
 
 
-def _norm(nums) -> tuple:
-    if nums is None:
-        return ()
-    if isinstance(nums, int):
-        return (nums,)
-    return tuple(nums)
-
-
 class Jitted:
     """The function returned by :func:`jit`."""
 
     def __init__(self, fun, static_argnums, static_argnames, donate_argnums,
                  in_shardings, out_shardings, compiler_options=None):
+        check_callable(fun, "jit")
         functools.update_wrapper(self, fun)
         self._fun = fun
-        self._static_argnums = _norm(static_argnums)
-        self._static_argnames = _norm(static_argnames) if not isinstance(static_argnames, str) \
-            else (static_argnames,)
+        self._static_argnums, self._static_argnames, donate_argnums = resolve_static_args(
+            fun, static_argnums, static_argnames, donate_argnums, "jit")
         self._graphs: OrderedDict = OrderedDict()
         self._lock = threading.Lock()
         self.traces = 0  # how many times the Python function was traced
@@ -68,11 +60,7 @@ class Jitted:
             kwargs["compiler_options"] = dict(compiler_options)
         self._jax_fn = jax.jit(self._lowered, static_argnums=self._static_argnums,
                                static_argnames=self._static_argnames,
-                               donate_argnums=_norm(donate_argnums), **kwargs)
-        try:
-            self._signature = inspect.signature(fun)
-        except (TypeError, ValueError):
-            self._signature = None
+                               donate_argnums=donate_argnums, **kwargs)
 
     # -- tracing (runs only when jax's cache misses)
     def graph(self, *args, **kwargs) -> ClosedGraph:
@@ -159,7 +147,10 @@ def jit(fun: Callable | None = None, *, static_argnums: int | Sequence[int] = ()
     Args:
       fun: a function of arrays (any pytrees).
       static_argnums: positions passed as hashable Python values; a new value retraces.
-      static_argnames: names of keyword arguments treated the same way.
+      static_argnames: names of parameters treated the same way. As jax.jit, both
+        are resolved through ``fun``'s signature (a static parameter is static
+        whether passed by position or by keyword); a number or name matching no
+        parameter raises ValueError at once.
       donate_argnums: positions whose buffers XLA may reuse for outputs.
       in_shardings / out_shardings: as ``jax.jit`` (GSPMD shardings).
       compiler_options: XLA options for this function's compilations only (as

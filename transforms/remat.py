@@ -22,6 +22,7 @@ from typing import Any, Callable, NamedTuple
 from jax import tree_util
 
 from fx.ad import linearize_flat
+from fx.argnums import as_tuple, check_callable, resolve_static_args
 from fx.core import current_trace, get_aval, is_eager
 from fx.ir import as_param
 from fx.tracing import GraphTracer, make_graph
@@ -77,8 +78,11 @@ def checkpoint(fun: Callable | None = None, *, policy: Callable | None = None,
     if fun is None:
         return functools.partial(checkpoint, policy=policy, prevent_cse=prevent_cse,
                                  static_argnums=static_argnums)
+    check_callable(fun, "checkpoint")
     policy = nothing_saveable if policy is None else policy
-    static_argnums = (static_argnums,) if isinstance(static_argnums, int) else tuple(static_argnums)
+    static_argnums = as_tuple(static_argnums)
+    if static_argnums:
+        resolve_static_args(fun, static_argnums, api="checkpoint")  # out of range: raises now
 
     @functools.wraps(fun)
     def wrapped(*args):
