@@ -77,7 +77,7 @@ def resolve_static_args(fun: Callable, static_argnums=(), static_argnames=(),
                     f"{api}: {what}={ns} but the function accepts {len(positional)} positional "
                     f"argument(s): {listing}. Fix: give positions 0..{len(positional) - 1} "
                     f"(negative ones count from the end)"
-                    f"{', or name keyword-only parameters in static_argnames' if what.startswith('static') else ''}.")
+                    f"{', or name keyword-only parameters in static_argnames' if what.startswith('static') and api == 'jit' else ''}.")
             out.append(n % len(positional))
         return tuple(out)
 

@@ -28,9 +28,9 @@ from typing import Callable, Sequence
 
 from jax import tree_util
 
-from fx.ad import Zero, instantiate_zero
+from fx.ad import JVPTrace, JVPTracer, Zero, instantiate_zero
 from fx.batching import batch_body, def_body_batch, vmap_flat
-from fx.core import Primitive, get_aval, is_eager
+from fx.core import EvalTrace, Primitive, find_top_trace, full_raise, get_aval, is_eager
 from fx.dtypes import is_float
 from fx.errors import FxTypeError
 from fx.interpreter import lower_graph
@@ -55,6 +55,38 @@ def _merge(nondiff, static, dyn):
     it_s, it_d = iter(static), iter(dyn)
     n = len(static) + len(dyn)
     return [next(it_s) if i in nondiff else next(it_d) for i in range(n)]
+
+
+def _split_jvp(trace: JVPTrace, flat_args) -> tuple[list, list]:
+    tracers = [full_raise(trace, x) for x in flat_args]
+    return [t.primal for t in tracers], [t.tangent for t in tracers]
+
+
+def _check_jvp_pair(name: str, pair, out_tree=None) -> tuple[list, list, object]:
+    """Validate a custom_jvp rule's result; return flat primal and tangent outputs."""
+    if not (isinstance(pair, (tuple, list)) and len(pair) == 2):
+        raise FxTypeError(
+            f"custom_jvp rule of {name} must produce a pair (list or tuple of "
+            f"length two) of primal and tangent outputs, got {type(pair).__name__}"
+            f"{' of length ' + str(len(pair)) if isinstance(pair, (tuple, list)) else ''}"
+            f". Fix: return (f(x), tangent).")
+    out, t_out = pair
+    o_flat, o_tree = tree_util.tree_flatten(out)
+    t_flat, t_tree = tree_util.tree_flatten(t_out)
+    want = o_tree if out_tree is None else out_tree
+    if o_tree != want or t_tree != want:
+        raise FxTypeError(f"custom_jvp rule of {name} returned structures "
+                          f"{o_tree} / {t_tree}, but the function returns {want}.")
+    for o, t in zip(o_flat, t_flat):
+        oa, ta = get_aval(o), get_aval(t)
+        if oa.shape != ta.shape or (is_float(oa) and oa.dtype != ta.dtype):
+            raise FxTypeError(
+                f"custom_jvp rule of {name} must produce primal and tangent "
+                f"outputs with corresponding shapes and dtypes: expected "
+                f"{oa.strip_weak().str_short()} (the tangent type of "
+                f"{oa.str_short()}), got {ta.str_short()}. Fix: cast the tangent with "
+                f".astype({oa.dtype.name}).")
+    return o_flat, t_flat, o_tree
 
 
 class _FlatFn:
@@ -155,8 +187,7 @@ class custom_jvp:
             for t in terms[1:]:
                 total = tree_util.tree_map(lambda a, b: a + b, total, t)
             return out, total
-        self.jvp = jvp
-        return jvp
+        self.jvp = jvp   # returns None, as jax's defjvps
 
     def __call__(self, *args):
         if self.jvp is None:
@@ -168,6 +199,22 @@ class custom_jvp:
         nd = self.nondiff_argnums
         dyn_flat, in_tree = tree_util.tree_flatten(dyn)
         fun, user_jvp = self.fun, self.jvp
+        # The trace about to process the arguments: the eval trace (nothing traced or
+        # staged) calls the function; a JVP trace applies the rule right away to the
+        # primal values (concrete outside jit, so the rule's Python control flow works,
+        # as JAX's process_custom_jvp_call); the others stage the function first.
+        trace = find_top_trace(dyn_flat)
+        if isinstance(trace, EvalTrace):
+            return fun(*args)
+        if isinstance(trace, JVPTrace):
+            primals, tangents = _split_jvp(trace, dyn_flat)
+            p = tuple(tree_util.tree_unflatten(in_tree, primals))
+            if all(isinstance(t, Zero) for t in tangents):
+                return self(*_merge(nd, static, p))
+            t = tuple(tree_util.tree_unflatten(in_tree, [instantiate_zero(x) for x in tangents]))
+            o_flat, t_flat, o_tree = _check_jvp_pair(fun.__name__, user_jvp(*static, p, t))
+            return tree_util.tree_unflatten(o_tree, [JVPTracer(trace, o, to)
+                                                     for o, to in zip(o_flat, t_flat)])
         closed = make_graph(lambda *d: fun(*_merge(nd, static, tree_util.tree_unflatten(in_tree, d))))(*dyn_flat)
         out_tree = closed.out_tree
         n_consts = len(closed.consts)
@@ -175,28 +222,7 @@ class custom_jvp:
         def flat_jvp(consts, primals, tangents):
             p = tuple(tree_util.tree_unflatten(in_tree, primals))
             t = tuple(tree_util.tree_unflatten(in_tree, tangents))
-            pair = user_jvp(*static, p, t)
-            if not (isinstance(pair, (tuple, list)) and len(pair) == 2):
-                raise FxTypeError(
-                    f"custom_jvp rule of {fun.__name__} must produce a pair (list or tuple of "
-                    f"length two) of primal and tangent outputs, got {type(pair).__name__}"
-                    f"{' of length ' + str(len(pair)) if isinstance(pair, (tuple, list)) else ''}"
-                    f". Fix: return (f(x), tangent).")
-            out, t_out = pair
-            o_flat, o_tree = tree_util.tree_flatten(out)
-            t_flat, t_tree = tree_util.tree_flatten(t_out)
-            if o_tree != out_tree or t_tree != out_tree:
-                raise FxTypeError(f"custom_jvp rule of {fun.__name__} returned structures "
-                                  f"{o_tree} / {t_tree}, but the function returns {out_tree}.")
-            for o, t in zip(o_flat, t_flat):
-                oa, ta = get_aval(o), get_aval(t)
-                if oa.shape != ta.shape or (is_float(oa) and oa.dtype != ta.dtype):
-                    raise FxTypeError(
-                        f"custom_jvp rule of {fun.__name__} must produce primal and tangent "
-                        f"outputs with corresponding shapes and dtypes: expected "
-                        f"{oa.strip_weak().str_short()} (the tangent type of "
-                        f"{oa.str_short()}), got {ta.str_short()}. Fix: cast the tangent with "
-                        f".astype({oa.dtype.name}).")
+            o_flat, t_flat, _ = _check_jvp_pair(fun.__name__, user_jvp(*static, p, t), out_tree)
             return o_flat, t_flat
 
         outs = custom_jvp_call_p.bind(*closed.consts, *dyn_flat, call=as_param(closed),
@@ -311,8 +337,7 @@ class custom_vjp:
         dyn_flat, in_tree = tree_util.tree_flatten(dyn)
         fun, user_fwd, user_bwd = self.fun, self.fwd, self.bwd
         name = fun.__name__
-        closed = make_graph(lambda *d: fun(*_merge(nd, static, tree_util.tree_unflatten(in_tree, d))))(*dyn_flat)
-        out_tree = closed.out_tree
+        out_tree_box = []      # the function's output structure, once traced
         res_tree_box = []
         in_avals = [get_aval(x) for x in dyn_flat]
 
@@ -324,16 +349,17 @@ class custom_vjp:
                                   f"got {type(pair).__name__}.")
             out, res = pair
             o_flat, o_tree = tree_util.tree_flatten(out)
-            if o_tree != out_tree:
+            if out_tree_box and o_tree != out_tree_box[0]:
                 raise FxTypeError(f"custom_vjp fwd of {name} returned output structure {o_tree}, "
-                                  f"but the function returns {out_tree}.")
+                                  f"but the function returns {out_tree_box[0]}.")
+            out_tree_box[:] = [o_tree]
             r_flat, r_tree = tree_util.tree_flatten(res)
             res_tree_box.append(r_tree)
             return o_flat, r_flat
 
         def flat_bwd(res, cts):
             r = tree_util.tree_unflatten(res_tree_box[-1], res)
-            ct = tree_util.tree_unflatten(out_tree, cts)
+            ct = tree_util.tree_unflatten(out_tree_box[0], cts)
             cts_in = user_bwd(*static, r, ct)
             if not isinstance(cts_in, (tuple, list)) or len(cts_in) != len(dyn):
                 raise FxTypeError(
@@ -358,8 +384,24 @@ class custom_vjp:
                 out.append(c)
             return out
 
+        trace = find_top_trace(dyn_flat)   # as in custom_jvp.__call__
+        if isinstance(trace, EvalTrace):
+            return fun(*args)
+        if isinstance(trace, JVPTrace):   # fwd on the primal values (concrete outside jit)
+            primals, tangents = _split_jvp(trace, dyn_flat)
+            if all(isinstance(t, Zero) for t in tangents):
+                return self(*_merge(nd, static, tree_util.tree_unflatten(in_tree, primals)))
+            o_flat, r_flat = flat_fwd(primals)
+            t_out = custom_lin_p.bind(
+                *r_flat, *[instantiate_zero(t) for t in tangents], n_res=len(r_flat),
+                bwd=_FlatFn(flat_bwd, f"bwd_of_{name}"),
+                out_avals=tuple(get_aval(o).strip_weak() for o in o_flat))
+            return tree_util.tree_unflatten(out_tree_box[0], [
+                JVPTracer(trace, o, t) for o, t in zip(o_flat, t_out)])
+        closed = make_graph(lambda *d: fun(*_merge(nd, static, tree_util.tree_unflatten(in_tree, d))))(*dyn_flat)
+        out_tree_box[:] = [closed.out_tree]
         outs = custom_vjp_call_p.bind(*closed.consts, *dyn_flat, call=as_param(closed),
                                       fwd=_FlatFn(flat_fwd, f"fwd_of_{name}"),
                                       bwd=_FlatFn(flat_bwd, f"bwd_of_{name}"),
                                       n_consts=len(closed.consts))
-        return tree_util.tree_unflatten(out_tree, outs)
+        return tree_util.tree_unflatten(out_tree_box[0], outs)

@@ -73,5 +73,5 @@ def test_while_loop_cond_returning_a_tuple():
 
 
 def test_checkpoint_static_argnums_out_of_range():
-    with pytest.raises(ValueError, match="static_argnums=\\(3,\\) is out of range"):
+    with pytest.raises(ValueError, match=r"static_argnums=\(3,\) but the function accepts 1 positional"):
         grad(checkpoint(lambda x: x, static_argnums=(3,)))(1.0)
