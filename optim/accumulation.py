@@ -12,7 +12,7 @@ from jax import tree_util
 
 import primitives.numpy as fnp
 from optim import tree as otree
-from optim.base import GradientTransformation, with_extra_args_support
+from optim.base import check_state, GradientTransformation, with_extra_args_support
 from optim.scale import canonical_dtype
 
 __all__ = ["TraceState", "trace", "EmaState", "ema", "MultiStepsState", "MultiSteps",
@@ -39,6 +39,7 @@ def trace(decay, nesterov: bool = False, accumulator_dtype=None) -> GradientTran
         return TraceState(trace=otree.zeros_like(params, dtype=accumulator_dtype))
 
     def update_fn(updates, state, params=None):
+        check_state(state, TraceState, "trace")
         del params
         f = lambda g, t: g + decay * t  # noqa: E731
         new_trace = otree.tree_map(lambda g, t: None if g is None else f(g, t), updates,
@@ -65,6 +66,7 @@ def ema(decay, debias: bool = True, accumulator_dtype=None) -> GradientTransform
                         ema=otree.zeros_like(params, dtype=accumulator_dtype))
 
     def update_fn(updates, state, params=None):
+        check_state(state, EmaState, "ema")
         del params
         updates = new_ema = otree.update_moment(updates, state.ema, decay, 1)
         count_inc = otree.safe_increment(state.count)

@@ -31,7 +31,7 @@ from jax import tree_util
 
 import primitives.numpy as fnp
 from optim import tree as otree
-from optim.base import (GradientTransformationExtraArgs, apply_updates, is_schedule,
+from optim.base import (check_state, GradientTransformationExtraArgs, apply_updates, is_schedule,
                         require_params, with_extra_args_support)
 from optim.errors import NotATransformationError
 
@@ -80,6 +80,7 @@ def swa(inner, start_step: int = 0, every_n: int = 1, *, mode: str = "swa",
                         inner_state=inner.init(params))
 
     def update_fn(updates, state, params=None, **extra_args):
+        check_state(state, SWAState, "swa")
         require_params(params, "swa")
         updates, inner_state = inner.update(updates, state.inner_state, params, **extra_args)
         new_params = apply_updates(params, updates)

@@ -33,13 +33,13 @@ from jax import tree_util
 
 import primitives.numpy as fnp
 from optim import tree as otree
-from optim.errors import MissingParamsError, NotATransformationError
+from optim.errors import MissingParamsError, NotATransformationError, TreeMismatchError
 
 __all__ = ["GradientTransformation", "GradientTransformationExtraArgs", "EmptyState",
            "TransformInitFn", "TransformUpdateFn", "Schedule", "ScalarOrSchedule",
            "init_empty_state", "identity", "set_to_zero", "stateless", "stateless_with_tree_map",
            "with_extra_args_support", "apply_updates", "check_transformation", "require_params",
-           "is_schedule", "static_hyperparams"]
+           "is_schedule", "static_hyperparams", "check_state"]
 
 PyTree = Any
 Params = Any
@@ -64,6 +64,18 @@ class TransformUpdateFn(Protocol):
     """``update(updates, state, params=None) -> (updates, state)``."""
     def __call__(self, updates: Updates, state: OptState,
                  params: Optional[Params] = None) -> tuple[Updates, OptState]: ...
+
+
+def check_state(state, cls: type, who: str) -> None:
+    """Raise TreeMismatchError unless ``state`` is a ``cls`` (or a NamedTuple with
+    its fields, e.g. optax's own state of the same transformation): the state
+    of another optimizer, or of another position in a chain, was passed."""
+    if getattr(state, "_fields", None) != cls._fields:
+        raise TreeMismatchError(
+            f"{who}.update got a state of type {type(state).__name__}, but its init makes a "
+            f"{cls.__name__} {cls._fields}: the state belongs to another optimizer (or to "
+            f"another position of a chain). Fix: pass the state returned by this "
+            f"optimizer's init (or by its last update).")
 
 
 class GradientTransformation(NamedTuple):

@@ -11,7 +11,7 @@ import numpy as np
 from jax import tree_util
 
 from optim import tree as otree
-from optim.base import (GradientTransformationExtraArgs, check_transformation,
+from optim.base import (check_state, GradientTransformationExtraArgs, check_transformation,
                         with_extra_args_support)
 from optim.errors import MaskError, TreeMismatchError
 
@@ -147,6 +147,7 @@ def masked(inner, mask: Union[Any, Callable[[Any], Any]], *,
         return MaskedState(inner_state=inner.init(_mask_tree(params, mask_tree)))
 
     def update_fn(updates, state, params=None, **extra_args):
+        check_state(state, MaskedState, "masked")
         mask_tree = _resolve_mask(mask, updates, "mask")
         masked_params = None if params is None else _mask_tree(params, mask_tree)
         new_masked, inner_state = inner.update(_mask_tree(updates, mask_tree), state.inner_state,
@@ -205,6 +206,7 @@ def partition(transforms: Mapping[Hashable, Any], param_labels, *,
                                for name, tx in transforms.items()})
 
     def update_fn(updates, state, params=None, **extra_args):
+        check_state(state, PartitionState, "partition")
         labels = labels_of(updates)
         new_inner = {}
         for name, tx in transforms.items():

@@ -23,7 +23,7 @@ from jax import tree_util
 
 import primitives.numpy as fnp
 from optim import tree as otree
-from optim.base import GradientTransformation, require_params, static_hyperparams
+from optim.base import check_state, GradientTransformation, require_params, static_hyperparams
 
 __all__ = ["FactoredState", "scale_by_factored_rms", "factored_dims", "decay_rate_pow"]
 
@@ -114,6 +114,7 @@ def scale_by_factored_rms(factored: bool = True, decay_rate=0.8, step_offset=0,
         return update, new_row, new_col, v
 
     def update_fn(updates, state, params):
+        check_state(state, FactoredState, "scale_by_factored_rms")
         require_params(params, "scale_by_factored_rms (adafactor)")
         otree.check_match(updates, params, ("updates", "params"))
         otree.check_same_shapes(updates, params)

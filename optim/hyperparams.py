@@ -27,7 +27,7 @@ import numpy as np
 import primitives.numpy as fnp
 from fx import Tracer
 from optim import tree as otree
-from optim.base import GradientTransformationExtraArgs, is_schedule, with_extra_args_support
+from optim.base import check_state, GradientTransformationExtraArgs, is_schedule, with_extra_args_support
 
 __all__ = ["InjectHyperparamsState", "inject_hyperparams"]
 
@@ -107,6 +107,7 @@ def inject_hyperparams(inner_factory: Callable[..., Any],
             return InjectHyperparamsState(count=count, hyperparams=hparams, inner_state=inner_state)
 
         def update_fn(updates, state, params=None, **extra_args):
+            check_state(state, InjectHyperparamsState, "inject_hyperparams")
             dtype = dtype_for(params)
             hparams = {k: _convert_floats(v, dtype) for k, v in state.hyperparams.items()}
             hparams.update({k: _convert_floats(f(state.count), dtype)

@@ -27,7 +27,7 @@ from jax import tree_util
 
 import primitives.numpy as fnp
 from optim import tree as otree
-from optim.base import GradientTransformation, init_empty_state, static_hyperparams
+from optim.base import check_state, GradientTransformation, init_empty_state, static_hyperparams
 from optim.adding import add_decayed_weights
 from optim.alias import adamw
 from optim.combine import MaskedNode, chain, partition
@@ -185,6 +185,7 @@ def scale_by_muon(ns_coeffs=DEFAULT_NS_COEFFS, ns_steps: int = 5, beta=0.95, eps
                          mu=otree.zeros_like(params, dtype=mu_dtype), ns_coeffs=coeffs)
 
     def update_fn(updates, state, params=None):
+        check_state(state, MuonState, "scale_by_muon")
         del params
         mu = otree.update_moment(updates, state.mu, beta, 1)
         count_inc = otree.safe_increment(state.count)

@@ -18,7 +18,7 @@ from jax import tree_util
 
 import primitives.numpy as fnp
 from optim import tree as otree
-from optim.base import (GradientTransformation, ScalarOrSchedule, identity, init_empty_state,
+from optim.base import (check_state, GradientTransformation, ScalarOrSchedule, identity, init_empty_state,
                         is_schedule, require_params)
 from optim.errors import NotATransformationError
 
@@ -77,6 +77,7 @@ def scale_by_schedule(step_size_fn) -> GradientTransformation:
         return ScaleByScheduleState(count=fnp.zeros([], fnp.int32))
 
     def update_fn(updates, state, params=None):
+        check_state(state, ScaleByScheduleState, "scale_by_schedule")
         del params
         step_size = step_size_fn(state.count)
         updates = tree_util.tree_map(lambda g: fnp.array(step_size, dtype=g.dtype) * g, updates)
@@ -151,6 +152,7 @@ def scale_by_adam(b1=0.9, b2=0.999, eps=1e-8, eps_root=0.0, mu_dtype=None, *,
     mu_dtype = canonical_dtype(mu_dtype)
 
     def update_fn(updates, state, params=None):
+        check_state(state, ScaleByAdamState, "scale_by_adam")
         del params
         mu, nu, count_inc, mu_hat, nu_hat = _adam_moments(updates, state, b1, b2, nesterov)
         updates = tree_util.tree_map(
@@ -179,6 +181,7 @@ def scale_by_radam(b1=0.9, b2=0.999, eps=1e-8, eps_root=0.0, threshold=5.0, *,
             lambda m, v: r.astype(m.dtype) * m / (fnp.sqrt(v + eps_root) + eps), mu_hat, nu_hat)
 
     def update_fn(updates, state, params=None):
+        check_state(state, ScaleByAdamState, "scale_by_radam")
         del params
         mu, nu, count_inc, mu_hat, nu_hat = _adam_moments(updates, state, b1, b2, nesterov)
         b2t = b2 ** count_inc
@@ -205,6 +208,7 @@ def scale_by_lion(b1=0.9, b2=0.99, mu_dtype=None) -> GradientTransformation:
                                 mu=otree.zeros_like(params, dtype=mu_dtype))
 
     def update_fn(updates, state, params=None):
+        check_state(state, ScaleByLionState, "scale_by_lion")
         del params
         new_updates = otree.tree_map(lambda g, m: fnp.sign((1.0 - b1) * g + b1 * m),
                                      updates, state.mu, names=("updates", "optimizer state"))

@@ -82,8 +82,9 @@ def _leaves(tree):
     return tree_util.tree_flatten_with_path(tree)[0]
 
 
-def assert_close_to_reference(ours, theirs, what: str, rtol: float | None = None) -> None:
-    """Leaf-by-leaf relative error (see rel_err) within ``rtol`` (default: RTOL by dtype).
+def assert_close_to_reference(ours, theirs, what: str, rtol: float | dict | None = None) -> None:
+    """Leaf-by-leaf relative error (see rel_err) within ``rtol`` (a number, a dict by
+    dtype name over RTOL's defaults, or None: RTOL).
 
     Placeholders are skipped: our empty (0,)-shaped adafactor slots stand for
     optax's (1,)-shaped zeros. Everything else must line up one to one.
@@ -107,6 +108,9 @@ def assert_close_to_reference(ours, theirs, what: str, rtol: float | None = None
         if dtype.kind in "iub":
             np.testing.assert_array_equal(np.asarray(o), np.asarray(t), err_msg=f"{what}{path}")
         else:
-            tol = rtol if rtol is not None else RTOL[dtype.name]
+            if rtol is None or isinstance(rtol, dict):
+                tol = {**RTOL, **(rtol or {})}[dtype.name]
+            else:
+                tol = rtol
             err = rel_err(o, t)
             assert err <= tol, f"{what}{path}: relative error {err:.2e} > {tol:.0e}"

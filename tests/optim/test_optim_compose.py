@@ -227,3 +227,14 @@ def test_multisteps_skips_non_finite_like_optax():
         assert all(rel_err(u_ours[k], u_theirs[k]) <= 1e-6 for k in u_ours)
         assert int(s_ours.mini_step) == int(s_theirs.mini_step)
         assert bool(ours.has_updated(s_ours)) == bool(theirs.has_updated(s_theirs))
+
+
+def test_state_of_another_optimizer_raises_tree_mismatch():
+    """Updating with another optimizer's state: TreeMismatchError (optax: AttributeError)."""
+    params = {"w": jnp.ones(3)}
+    with pytest.raises(optim.TreeMismatchError, match=r"scale_by_adam\.update got a state of type"):
+        optim.adam(1e-3).update(params, optim.sgd(0.1, momentum=0.9).init(params), params)
+    with pytest.raises(optim.TreeMismatchError, match="ScaleByLionState"):
+        optim.scale_by_lion().update(params, optim.scale_by_adam().init(params), params)
+    # optax's state of the same transformation (same fields) is accepted
+    optim.adam(1e-3).update(params, optax.adam(1e-3).init(params), params)

@@ -2,7 +2,9 @@
 scalar leaves, each in f32 and in bf16 (one mixed tree, so one compile per
 row); final params, last updates and the whole state agree leaf by leaf to
 1e-6 relative error in f32 (two ulps in bf16). Most rows are bit-exact; muon
-differs by XLA fusion-level ulps that Newton-Schulz amplifies (~2e-7).
+differs by XLA fusion-level ulps that 100 steps of Newton-Schulz amplify (~2e-7 on
+Intel CPUs, 1.3e-6 on AMD EPYC), so its f32 rows are held to 1e-5 (the issue's
+float32 bound: rounding amplified over steps is not an algorithmic finding).
 
 One row per optimizer or transformation; each row builds (ours, optax's).
 """
@@ -74,6 +76,7 @@ def test_matches_optax_over_100_steps(name, make, request):
         request.getfixturevalue("xla_optimized")
     ours, theirs = make()
     (po, so, uo), (pt, st, ut) = trajectories(ours, theirs, make_mixed_params(), steps=100)
-    assert_close_to_reference(po, pt, f"{name} params")
-    assert_close_to_reference(uo, ut, f"{name} last updates")
-    assert_close_to_reference(so, st, f"{name} state")
+    rtol = {"float32": 1e-5} if name.startswith("muon") else None
+    assert_close_to_reference(po, pt, f"{name} params", rtol)
+    assert_close_to_reference(uo, ut, f"{name} last updates", rtol)
+    assert_close_to_reference(so, st, f"{name} state", rtol)
