@@ -27,7 +27,8 @@ from primitives.custom_derivatives import custom_jvp
 __all__ = ["identity", "relu", "relu6", "sigmoid", "softplus", "log_sigmoid", "silu", "swish",
            "mish", "elu", "leaky_relu", "hard_tanh", "celu", "selu", "gelu", "glu", "soft_sign",
            "hard_sigmoid", "hard_silu", "hard_swish", "squareplus", "tanh", "softmax",
-           "log_softmax", "logsumexp", "one_hot", "standardize"]
+           "log_softmax", "logsumexp", "one_hot", "standardize", "log1mexp", "logmeanexp",
+           "sparse_plus", "sparse_sigmoid", "dot_product_attention"]
 
 
 # --- helpers -------------------------------------------------------------------
@@ -125,6 +126,43 @@ def softplus(x):
 def _softplus_jvp(primals, tangents):
     (x,), (t,) = primals, tangents
     return softplus(x), fnp.multiply(t, sigmoid(x))
+
+
+def sparse_plus(x):
+    """0 for ``x <= -1``, ``(x + 1)^2 / 4`` between, ``x`` for ``x >= 1`` (as
+    jax.nn.sparse_plus; the twin of softplus, Blondel et al. 2020)."""
+    x = fnp.asarray(x)
+    return fnp.where(x <= -1.0, 0.0, fnp.where(x >= 1.0, x, (x + 1.0) ** 2 / 4))
+
+
+def sparse_sigmoid(x):
+    """0 for ``x <= -1``, ``(x + 1) / 2`` between, 1 for ``x >= 1``: the derivative
+    of :func:`sparse_plus` (as jax.nn.sparse_sigmoid)."""
+    return 0.5 * fnp.clip(fnp.asarray(x) + 1.0, 0.0, 2.0)
+
+
+@custom_jvp
+def log1mexp(x):
+    """``log(1 - exp(-x))`` for ``x >= 0``, accurate on both sides of ``log 2``
+    (as jax.nn.log1mexp).
+
+    References:
+        Mächler, "Accurately Computing log(1 - exp(-|a|))" (Rmpfr vignette, 2012).
+    """
+    x = fnp.asarray(x)
+    return fnp.where(x < float(np.log(2.0)), fnp.log(-fnp.expm1(-x)), fnp.log1p(-fnp.exp(-x)))
+
+
+log1mexp.defjvps(lambda t, ans, x: t / fnp.expm1(x))
+
+
+def logmeanexp(x, axis=None, where=None, keepdims: bool = False):
+    """``log(mean(exp(x)))`` = ``logsumexp(x) - log(n)`` over ``axis`` (as
+    jax.nn.logmeanexp; ``n`` counts the ``where`` entries)."""
+    lse = logsumexp(x, axis=axis, keepdims=keepdims, where=where)
+    ones = fnp.ones_like(fnp.asarray(x), dtype=lse.dtype)
+    count = fnp.sum(ones, axis=axis, keepdims=keepdims, where=where)
+    return lse - fnp.log(count)
 
 
 def log_sigmoid(x):
@@ -378,3 +416,136 @@ def standardize(x, axis=-1, mean=None, variance=None, epsilon=1e-5, where=None, 
             raise ValueError(f"standardize: unknown algorithm {algorithm!r}; expected 'fast' "
                              f"or 'stable'.")
     return fnp.multiply(fnp.subtract(x, mean), P.rsqrt(fnp.add(variance, epsilon)))
+
+
+# --- dot_product_attention (jax.nn.dot_product_attention, the XLA path) ---
+def _large_negative(dtype) -> float:
+    return -0.7 * min(float(np.finfo(dtype).max), float(np.finfo(np.float32).max))
+
+
+def _attention_4d(x):
+    x = fnp.asarray(x)
+    return x.reshape((1,) * (4 - x.ndim) + x.shape) if x.ndim < 4 else x
+
+
+def _check_attention_arg(name, x, shape, dtype=None):
+    if x is None:
+        return
+    if x.ndim != len(shape):
+        raise ShapeError(f"dot_product_attention: {name} ndim should be {len(shape)}, but got "
+                         f"{x.ndim} (shape {x.shape}).")
+    if dtype is not None and np.dtype(x.dtype) != np.dtype(dtype):
+        raise ShapeError(f"dot_product_attention: {name} dtype should be {np.dtype(dtype)}, "
+                          f"but got {np.dtype(x.dtype)}.")
+    if any(s != -1 and d != s for d, s in zip(x.shape, shape)):
+        raise ShapeError(f"dot_product_attention: {name} shape should be {tuple(shape)} (-1: "
+                         f"any), but got {x.shape}.")
+
+
+def _grouped(t, k: int, g: int):
+    """A [B, N or 1, T, S] bias / mask as [B, K, G, T, S]."""
+    if t is None:
+        return None
+    b, n, tq, s = t.shape
+    if n == 1:
+        return fnp.broadcast_to(t[:, :, None], (b, 1, g, tq, s))
+    return t.reshape(b, k, g, tq, s)
+
+
+def _mask(logits, mask, is_causal, q_len, kv_len, window):
+    """``logits`` [B, K, G, T, S] with the masked entries set to a large negative."""
+    tq, s = logits.shape[-2], logits.shape[-1]
+    keep = None
+
+    def both(a, b):
+        return b if a is None else fnp.logical_and(a, b)
+    if mask is not None:
+        keep = both(keep, mask)
+    q_pos, k_pos = fnp.arange(tq)[:, None], fnp.arange(s)[None, :]
+    if is_causal:
+        keep = both(keep, q_pos >= k_pos)
+    if window is not None:
+        left, right = window
+        keep = both(keep, fnp.logical_and(q_pos <= k_pos + left, q_pos >= k_pos - right))
+    if q_len is not None:
+        keep = both(keep, (fnp.arange(tq)[None, :] < q_len[:, None])[:, None, None, :, None])
+    if kv_len is not None:
+        keep = both(keep, (fnp.arange(s)[None, :] < kv_len[:, None])[:, None, None, None, :])
+    if keep is None:
+        return logits
+    return fnp.where(keep, logits, fnp.asarray(_large_negative(logits.dtype), logits.dtype))
+
+
+def dot_product_attention(query, key, value, bias=None, mask=None, *, scale=None,
+                          is_causal: bool = False, query_seq_lengths=None,
+                          key_value_seq_lengths=None, local_window_size=None,
+                          implementation=None, return_residual: bool = False):
+    """Scaled dot-product attention (``jax.nn.dot_product_attention``'s signature).
+
+    Args:
+      query: ``[B, T, N, H]`` (or ``[T, N, H]``).
+      key, value: ``[B, S, K, H]``, ``N % K == 0``; the dtype of ``query``.
+      bias: added to the logits, broadcastable to ``[B, N, T, S]``.
+      mask: bool, True where attention is allowed, broadcastable to ``[B, N, T, S]``.
+      scale: the logits' scale (default ``1 / sqrt(H)``).
+      is_causal: a query attends to keys at positions <= its own.
+      query_seq_lengths, key_value_seq_lengths: int32 ``[B]`` valid lengths
+        (padded queries give zero outputs).
+      local_window_size: ``w`` or ``(left, right)``: a query at ``i`` sees keys in
+        ``[i - left, i + right]``.
+      implementation: None or ``'xla'`` (the same computation here). ``'cudnn'``
+        (jax's GPU kernel) is not available through fxjax yet.
+      return_residual: also return the log-sum-exp of the logits ``[B, T, N]``.
+
+    Returns:
+      The attention output with ``query``'s shape (and the residual).
+
+    Example::
+
+        >>> out = fnn.dot_product_attention(q, k, v, is_causal=True)
+    """
+    if implementation not in (None, "xla"):
+        if implementation == "cudnn":
+            raise NotImplementedError("dot_product_attention: implementation='cudnn' is not "
+                                      "available in fxjax yet; use None or 'xla'.")
+        raise ValueError(f"Unsupported implementation option: {implementation}")
+    out_shape = get_aval(query).shape
+    q, k, v = _attention_4d(query), _attention_4d(key), _attention_4d(value)
+    bias = None if bias is None else _attention_4d(bias)
+    mask = None if mask is None else _attention_4d(mask)
+    b, s, kh, h = k.shape
+    _check_attention_arg("value", v, [b, s, kh, h], k.dtype)
+    _check_attention_arg("query", q, [b, -1, -1, h], k.dtype)
+    _check_attention_arg("mask", mask, [-1] * 4, np.bool_)
+    _check_attention_arg("bias", bias, [-1] * 4)
+    q_len = None if query_seq_lengths is None else fnp.asarray(query_seq_lengths)
+    kv_len = None if key_value_seq_lengths is None else fnp.asarray(key_value_seq_lengths)
+    _check_attention_arg("query_seq_lengths", q_len, [b], np.int32)
+    _check_attention_arg("key_value_seq_lengths", kv_len, [b], np.int32)
+    n = q.shape[2]
+    if n % kh:
+        raise ShapeError(f"The number of query heads must be a multiple of key/value heads, "
+                         f"but got {n} vs {kh}")
+    if isinstance(local_window_size, int):
+        local_window_size = (local_window_size, local_window_size)
+    scale = 1.0 / np.sqrt(h) if scale is None else scale
+    g, t = n // kh, q.shape[1]
+    logits_dtype = np.promote_types(q.dtype, np.float32)
+    qg = q.reshape(b, t, kh, g, h)
+    logits = fnp.einsum("BTKGH,BSKH->BKGTS", qg, k, preferred_element_type=logits_dtype)
+    logits = logits * fnp.asarray(scale, logits.dtype)
+    if bias is not None:
+        logits = (logits + _grouped(bias, kh, g)).astype(logits.dtype)
+    logits = _mask(logits, _grouped(mask, kh, g), is_causal, q_len, kv_len, local_window_size)
+    logits = logits.astype(np.float32)
+    probs = softmax(logits, axis=-1).astype(k.dtype)
+    out = fnp.einsum("BKGTS,BSKH->BTKGH", probs, v)
+    if q_len is not None:
+        out = out * (fnp.arange(t)[None, :] < q_len[:, None]).astype(out.dtype)[:, :, None, None,
+                                                                                 None]
+    out = out.reshape(b, t, n, h).reshape(out_shape)
+    if not return_residual:
+        return out
+    lse = logsumexp(logits, axis=-1).astype(k.dtype)            # [B, K, G, T]
+    lse = fnp.transpose(lse, (0, 3, 1, 2)).reshape(out_shape[:-1])
+    return out, P.stop_gradient(lse)
