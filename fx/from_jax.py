@@ -146,6 +146,29 @@ def _struct(x) -> jax.ShapeDtypeStruct:
     return jax.ShapeDtypeStruct(aval.shape, aval.dtype, weak_type=aval.weak_type)
 
 
+def _in_fresh_thread(fn: Callable, *args):
+    """``fn(*args)`` in a new thread: jax's trace context there is the default one.
+    Our ``jit`` traces under ``jax.ensure_compile_time_eval`` (so jax code on
+    concrete values folds to constants); JAX code converted there would fold its
+    own ``jax.eval_shape`` checks into real computations (flax evaluates every
+    parameter initializer that way: seconds per trace). Conversions are cached,
+    so the thread costs once per signature."""
+    box: list = []
+
+    def run():
+        try:
+            box.append((True, fn(*args)))
+        except BaseException as e:  # noqa: BLE001 - re-raised in the caller's thread
+            box.append((False, e))
+    worker = threading.Thread(target=run, name="fx.from_jax")
+    worker.start()
+    worker.join()
+    ok, value = box[0]
+    if not ok:
+        raise value
+    return value
+
+
 class _Converted(threading.local):
     """Per-thread cache of converted jaxprs, keyed by argument signature."""
 
@@ -201,8 +224,9 @@ def jax_function(fun: Callable, *, static_argnums: int | Sequence[int] = ()) -> 
                 it = iter(d)
                 full = [a if i in static else next(it) for i, a in enumerate(args)]
                 return fun(*full, **kw)
-            closed, out_shape = jax.make_jaxpr(flat, axis_env=list(axis_env) or None,
-                                               return_shape=True)(*map(_struct, leaves))
+            closed, out_shape = _in_fresh_thread(
+                jax.make_jaxpr(flat, axis_env=list(axis_env) or None, return_shape=True),
+                *map(_struct, leaves))
             hit = converted.cache[key] = (closed, tree_util.tree_structure(out_shape))
         closed, out_tree = hit
         outs = eval_jaxpr(closed.jaxpr, closed.consts, *leaves)

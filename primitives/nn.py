@@ -23,12 +23,13 @@ from fx.errors import ShapeError
 from primitives._rules import normalize_axis
 from primitives.numpy._promote import result_type_of
 from primitives.custom_derivatives import custom_jvp
+from primitives import initializers  # noqa: F401  (fnn.initializers, as jax.nn.initializers)
 
 __all__ = ["identity", "relu", "relu6", "sigmoid", "softplus", "log_sigmoid", "silu", "swish",
            "mish", "elu", "leaky_relu", "hard_tanh", "celu", "selu", "gelu", "glu", "soft_sign",
            "hard_sigmoid", "hard_silu", "hard_swish", "squareplus", "tanh", "softmax",
            "log_softmax", "logsumexp", "one_hot", "standardize", "log1mexp", "logmeanexp",
-           "sparse_plus", "sparse_sigmoid", "dot_product_attention"]
+           "sparse_plus", "sparse_sigmoid", "dot_product_attention", "initializers"]
 
 
 # --- helpers -------------------------------------------------------------------

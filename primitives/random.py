@@ -33,7 +33,7 @@ import jax
 import primitives as P
 import primitives.numpy as fnp
 from fx.dtypes import kind
-from fx.core import canonical_dtype, get_aval
+from fx.core import canonical_dtype, get_aval, is_eager
 from fx.errors import FxTypeError, ShapeError
 from primitives._rules import INT, check_kind
 from primitives.prng import (UINT_DTYPES, check_keys_aval, random_bits, random_fold_in, random_seed,
@@ -239,7 +239,16 @@ def truncated_normal(key, lower, upper, shape: Sequence[int] | None = None, dtyp
 
     Inverse-CDF sampling: ``sqrt(2) erf_inv(u)`` for ``u`` uniform in
     ``[erf(lower/sqrt2), erf(upper/sqrt2))``, clamped into the open interval.
+    Eagerly it runs as one compiled program, as jax.random's (a jax.jit): XLA
+    fuses erf_inv's polynomial there, and op by op its last bit would differ.
     """
+    if is_eager():
+        shape = None if shape is None else shape_tuple(shape)
+        return _truncated_normal_jit(key, lower, upper, shape, dtype)
+    return _truncated_normal(key, lower, upper, shape, dtype)
+
+
+def _truncated_normal(key, lower, upper, shape, dtype):
     key = _check_key("truncated_normal", key)
     dtype = _float_dtype("truncated_normal", dtype)
     bshape = tuple(np.broadcast_shapes(_shape_of(lower), _shape_of(upper)))
@@ -253,6 +262,9 @@ def truncated_normal(key, lower, upper, shape: Sequence[int] | None = None, dtyp
     lo = P.nextafter(P.stop_gradient(lower), _const(np.inf, dtype))
     hi = P.nextafter(P.stop_gradient(upper), _const(-np.inf, dtype))
     return fnp.clip(out, lo, hi)
+
+
+_truncated_normal_jit = jax.jit(_truncated_normal, static_argnums=(3, 4))
 
 
 # --- bernoulli ---

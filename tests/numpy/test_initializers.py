@@ -1,0 +1,49 @@
+"""primitives.nn.initializers: the same bits as jax.nn.initializers for the same key."""
+import jax
+import numpy as np
+import pytest
+
+import primitives.nn as fnn
+import primitives.random as frandom
+from fx.errors import FxTypeError
+
+BUILDERS = [
+    ("normal", lambda m: m.normal(0.5)), ("uniform", lambda m: m.uniform(2.0)),
+    ("truncated_normal", lambda m: m.truncated_normal(0.3, lower=-1.5, upper=2.5)),
+    ("constant", lambda m: m.constant(-7.0)), ("zeros", lambda m: m.zeros),
+    ("ones", lambda m: m.ones),
+    ("glorot_uniform", lambda m: m.glorot_uniform()), ("glorot_normal", lambda m: m.glorot_normal()),
+    ("xavier_uniform", lambda m: m.xavier_uniform()), ("xavier_normal", lambda m: m.xavier_normal()),
+    ("lecun_uniform", lambda m: m.lecun_uniform()), ("lecun_normal", lambda m: m.lecun_normal()),
+    ("he_uniform", lambda m: m.he_uniform()), ("he_normal", lambda m: m.he_normal()),
+    ("kaiming_uniform", lambda m: m.kaiming_uniform()),
+    ("kaiming_normal", lambda m: m.kaiming_normal()),
+    ("conv_fan_out", lambda m: m.variance_scaling(2.0, "fan_out", "normal")),
+    ("geo_avg_axes", lambda m: m.variance_scaling(0.5, "fan_geo_avg", "uniform", in_axis=(0, 1),
+                                                  out_axis=-1, batch_axis=2)),
+]
+SHAPES = [(64, 32), (3, 3, 16, 8), (5, 4, 2, 7)]
+
+
+def test_bits_equal_jax_for_every_initializer_shape_and_dtype():
+    key = jax.random.PRNGKey(42)
+    for name, build in BUILDERS:
+        for shape in SHAPES if name != "geo_avg_axes" else SHAPES[1:]:
+            for dtype in (None, np.float32, jax.numpy.bfloat16, np.float16):
+                ours = build(fnn.initializers)(frandom.PRNGKey(42), shape, dtype)
+                theirs = build(jax.nn.initializers)(key, shape, dtype)
+                assert ours.dtype == theirs.dtype, (name, shape, dtype)
+                np.testing.assert_array_equal(np.asarray(ours, np.float32),
+                                              np.asarray(theirs, np.float32),
+                                              err_msg=f"{name} {shape} {dtype}")
+
+
+def test_bad_input_as_jax():
+    with pytest.raises(ValueError, match="at least 2D"):
+        jax.nn.initializers.glorot_uniform()(jax.random.PRNGKey(0), (5,))
+    with pytest.raises(ValueError, match="at least 2D"):
+        fnn.initializers.glorot_uniform()(frandom.PRNGKey(0), (5,))
+    with pytest.raises(ValueError, match="invalid mode"):
+        fnn.initializers.variance_scaling(1.0, "fan_wrong", "normal")(frandom.PRNGKey(0), (3, 3))
+    with pytest.raises(FxTypeError, match="real floating"):
+        fnn.initializers.normal()(frandom.PRNGKey(0), (3,), np.int32)
