@@ -41,7 +41,7 @@ def execute(path: str, write_dir: str | None = None, timeout: int = 600,
     kernel_env = dict(os.environ if env is None else env)
     kernel_env["PYTHONPATH"] = os.pathsep.join(
         p for p in (ROOT, kernel_env.get("PYTHONPATH")) if p)
-    kernel_env.setdefault("MPLBACKEND", "Agg")
+    kernel_env["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"  # plots kept inline
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
                             resources={"metadata": {"path": ROOT}})
     client.execute(env=kernel_env)
