@@ -129,7 +129,7 @@ def eval_jaxpr(jaxpr, consts: Sequence[Any], *args) -> list:
             except NotImplementedError as e:
                 src = _source(eqn)
                 raise JaxConversionError(f"{e}\n  converting the jaxpr equation\n    "
-                                         f"{_eqn_text(eqn)}{f'  written at {src}' if src else ''}"
+                                         f"{_eqn_text(eqn)}{f'{chr(10)}  written at {src}' if src else ''}"
                                          ) from e
             if not eqn.primitive.multiple_results or not isinstance(outs, (list, tuple)):
                 outs = (outs,)

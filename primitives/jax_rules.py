@@ -88,7 +88,7 @@ def _cond(index, *ops, branches, **_):
     return switch(index, [_closed(b) for b in branches], *ops)
 
 
-def _while(*args, cond_jaxpr, body_jaxpr, cond_nconsts, body_nconsts):
+def _while(*args, cond_jaxpr, body_jaxpr, cond_nconsts, body_nconsts, **_):
     c_consts, b_consts = args[:cond_nconsts], args[cond_nconsts:cond_nconsts + body_nconsts]
     init = list(args[cond_nconsts + body_nconsts:])
     cond_fn, body_fn = _closed(cond_jaxpr), _closed(body_jaxpr)
