@@ -33,6 +33,31 @@ def _conv_dim_nums(mdn):
     return {"f32": leaves, "bf16": leaves}
 
 
+def _sm3_labels(p):  # optax's sm3 cannot take scalar leaves
+    return jax.tree.map(lambda x: "sm3" if x.ndim else "other", p)
+
+
+def _with_loss(tx):
+    """``tx`` whose update gets ``value=`` (a loss of the params), for Polyak steps."""
+    def update(updates, state, params=None):
+        return tx.update(updates, state, params,
+                         value=0.01 * optim.tree.norm(params, squared=True))
+    return optim.GradientTransformation(tx.init, update)
+
+
+def _raw_keys(tx):
+    """optax's add_noise state holds a typed key, ours its raw u32[2] data."""
+    def keys(state, f):
+        return jax.tree.map(lambda x: x._replace(rng_key=f(x.rng_key))
+                            if isinstance(x, optax.AddNoiseState) else x, state,
+                            is_leaf=lambda x: isinstance(x, optax.AddNoiseState))
+
+    def update(updates, state, params=None):
+        updates, state = tx.update(updates, keys(state, jax.random.wrap_key_data), params)
+        return updates, keys(state, jax.random.key_data)
+    return optax.GradientTransformation(lambda p: keys(tx.init(p), jax.random.key_data), update)
+
+
 def _both(build):
     """A row from one builder ``build(lib)`` called with optim and with optax."""
     return lambda: (build(optim), build(optax))
@@ -67,6 +92,48 @@ ROWS = [
         learning_rate=o.linear_onecycle_schedule(100, 0.05), b1=0.8, weight_decay=1e-3))),
     ("multisteps", lambda: (optim.MultiSteps(optim.adam(1e-2), 3),
                             optax.MultiSteps(optax.adam(1e-2), 3))),
+    ("rmsprop", _both(lambda o: o.rmsprop(1e-2))),
+    ("rmsprop_bias_correction_initial_scale", _both(lambda o: o.rmsprop(
+        1e-2, initial_scale=0.1, bias_correction=True))),
+    ("rmsprop_centered_momentum_eps_outside", _both(lambda o: o.rmsprop(
+        1e-2, centered=True, momentum=0.9, nesterov=True, eps_in_sqrt=False))),
+    ("scale_by_stddev_bias_correction", _both(lambda o: o.chain(
+        o.scale_by_stddev(0.8, bias_correction=True), o.scale(-1e-2)))),
+    ("adagrad", _both(lambda o: o.adagrad(0.05))),
+    ("adadelta_wd", _both(lambda o: o.adadelta(1.0, weight_decay=1e-3, weight_decay_mask=_not_1d))),
+    ("adamax", _both(lambda o: o.adamax(1e-2))),
+    ("adamaxw", _both(lambda o: o.adamaxw(1e-2, weight_decay=0.1, mask=_not_1d))),
+    ("amsgrad", _both(lambda o: o.amsgrad(1e-2))),
+    ("amsgrad_mu_bf16_no_bias_correction", _both(lambda o: o.amsgrad(
+        1e-2, eps_root=1e-8, mu_dtype=jnp.bfloat16, bias_correction_mu=False,
+        bias_correction_nu=False))),
+    ("adabelief", _both(lambda o: o.adabelief(1e-2))),
+    ("adabelief_nesterov", _both(lambda o: o.adabelief(1e-2, nesterov=True))),
+    ("yogi", _both(lambda o: o.yogi(1e-2))),
+    ("scale_by_yogi_eps_root", _both(lambda o: o.chain(
+        o.scale_by_yogi(eps_root=1e-8, initial_accumulator_value=1e-3), o.scale(-1e-2)))),
+    ("novograd_wd", _both(lambda o: o.novograd(1e-2, weight_decay=1e-3))),
+    ("lamb", _both(lambda o: o.lamb(1e-2, weight_decay=0.01, mask=_not_1d))),
+    ("lars_nesterov_masks", _both(lambda o: o.lars(0.1, weight_decay=1e-3,
+                                                   trust_ratio_mask=_not_1d, nesterov=True))),
+    ("scale_by_trust_ratio_min_norm_eps", _both(lambda o: o.chain(
+        o.scale_by_trust_ratio(min_norm=1e-2, trust_coefficient=0.5, eps=1e-6),
+        o.scale(-1e-2)))),
+    ("fromage", _both(lambda o: o.fromage(1e-2))),
+    ("fromage_schedule", _both(lambda o: o.fromage(o.exponential_decay(1e-2, 10, 0.5)))),
+    ("sign_sgd", _both(lambda o: o.sign_sgd(1e-3))),
+    ("rprop", _both(lambda o: o.rprop(1e-3))),
+    ("optimistic_gradient_descent", _both(lambda o: o.optimistic_gradient_descent(
+        1e-2, alpha=0.5, beta=0.8))),
+    ("optimistic_adam", _both(lambda o: o.optimistic_adam(1e-2))),
+    ("sm3_partitioned", _both(lambda o: o.partition(
+        {"sm3": o.sm3(1e-2), "other": o.sgd(0.05)}, _sm3_labels))),
+    ("polyak_sgd", _both(lambda o: _with_loss(o.polyak_sgd(0.1, scaling=0.5)))),
+    ("scale_by_polyak_sps_plus", _both(lambda o: _with_loss(o.chain(
+        o.scale_by_polyak(f_min=50.0, max_learning_rate=0.05, eps=1e-3, variant="sps+"),
+        o.scale(-1.0))))),
+    ("noisy_sgd", lambda: (optim.noisy_sgd(1e-2, eta=0.1, key=3),
+                           _raw_keys(optax.noisy_sgd(1e-2, eta=0.1, key=3)))),
 ]
 
 
