@@ -7,10 +7,12 @@ from __future__ import annotations
 
 from primitives.numpy._promote import promote  # noqa: F401
 from primitives.numpy import (dtypes, creation, math, reductions, linalg_ops, manipulation,
-                              tiling, indexing, sorting)
+                              tiling, indexing, sorting, constants, comparisons,
+                              elementwise_more, grids, sequences, polynomials, statistics)
 
 for _mod in (dtypes, creation, math, reductions, linalg_ops, manipulation, tiling, indexing,
-             sorting):
+             sorting, constants, comparisons, elementwise_more, grids, sequences, polynomials,
+             statistics):
     globals().update({k: getattr(_mod, k) for k in _mod.__all__})
 
 from primitives.numpy import linalg  # noqa: E402,F401
