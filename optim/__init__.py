@@ -65,6 +65,11 @@ from optim.schedule import (constant_schedule, polynomial_schedule, linear_sched
                             sgdr_schedule, join_schedules, cyclical_schedule)
 from optim.averaging import SWAState, swa, swa_params, swa_lr_schedule
 from optim.checkpoint import save_checkpoint, load_checkpoint
+from optim.linesearch import (BacktrackingLinesearchInfo, ScaleByBacktrackingLinesearchState,
+                             scale_by_backtracking_linesearch, ZoomLinesearchInfo,
+                             ScaleByZoomLinesearchState, scale_by_zoom_linesearch,
+                             value_and_grad_from_state)
+from optim.lbfgs import ScaleByLBFGSState, scale_by_lbfgs, lbfgs
 from optim import losses
 from optim.losses import (convex_kl_divergence, cosine_distance, cosine_similarity, ctc_loss,
                           ctc_loss_with_forward_probs, generalized_kl_divergence, hinge_loss,
@@ -72,6 +77,36 @@ from optim.losses import (convex_kl_divergence, cosine_distance, cosine_similari
                           safe_softmax_cross_entropy, sigmoid_binary_cross_entropy,
                           sigmoid_focal_loss, smooth_labels, softmax_cross_entropy,
                           softmax_cross_entropy_with_integer_labels, squared_error)
+
+from optim.types import (Params, Updates, OptState, TransformUpdateExtraArgsFn, MaskOrFn,
+                         ShouldSkipUpdateFunction)
+from optim import tree_utils, projections, schedules
+from optim.tree_utils import tree_map_params
+from optim.schedules import inject_stateful_hyperparams
+from optim import microbatching
+from optim.microbatching import microbatch
+from optim.numerics import (safe_increment, safe_int32_increment, safe_root_mean_squares,
+                            bias_correction, update_moment, update_moment_per_elem_norm,
+                            update_infinity_moment, incremental_update, periodic_update)
+from optim.conditionality import (ConditionallyTransformState, conditionally_transform,
+                                  ConditionallyMaskState, conditionally_mask, ApplyIfFiniteState,
+                                  apply_if_finite)
+from optim.constraining import (NonNegativeParamsState, keep_params_nonnegative, ZeroNansState,
+                                zero_nans)
+from optim.freezing import freeze, selective_transform
+from optim.layouts import flatten
+from optim.gradient_filters import centralize, ApplyEvery, apply_every, normalize_by_update_norm
+from optim.block_scaling import scale_by_param_block_norm, scale_by_distance_over_gradients
+from optim.adaptive_clipping import (AdaptiveGradClipState, ClipState, ClipByGlobalNormState,
+                                     adaptive_grad_clip)
+from optim.per_example_clipping import per_example_global_norm_clip, per_example_layer_norm_clip
+from optim.lookahead import LookaheadState, LookaheadParams, lookahead
+from optim.adan import ScaleByAdanState, scale_by_adan, adan
+from optim.signum import signum
+from optim.monitoring import SnapshotState, snapshot, MonitorState, monitor, measure_with_ema
+from optim.gradient_scaling import scale_gradient
+from optim.state_aliases import (AddDecayedWeightsState, ScaleState, ScaleByTrustRatioState,
+                                 MultiTransformState)
 
 __all__ = [
     # errors
@@ -112,6 +147,11 @@ __all__ = [
     "linear_onecycle_schedule", "cosine_onecycle_schedule", "warmup_constant_schedule",
     "warmup_cosine_decay_schedule", "warmup_exponential_decay_schedule", "sgdr_schedule",
     "join_schedules", "cyclical_schedule", "swa_lr_schedule",
+    # L-BFGS and line searches
+    "BacktrackingLinesearchInfo", "ScaleByBacktrackingLinesearchState",
+    "scale_by_backtracking_linesearch", "ZoomLinesearchInfo", "ScaleByZoomLinesearchState",
+    "scale_by_zoom_linesearch", "value_and_grad_from_state", "ScaleByLBFGSState",
+    "scale_by_lbfgs", "lbfgs",
     # checkpoints
     "save_checkpoint", "load_checkpoint",
     # losses (optim.losses has them all; these are optax's top-level aliases)
@@ -120,5 +160,23 @@ __all__ = [
     "kl_divergence", "l2_loss", "log_cosh", "ntxent", "safe_softmax_cross_entropy",
     "sigmoid_binary_cross_entropy", "sigmoid_focal_loss", "smooth_labels",
     "softmax_cross_entropy", "softmax_cross_entropy_with_integer_labels", "squared_error",
+    # optax utilities and wrappers
+    "Params", "Updates", "OptState", "TransformUpdateExtraArgsFn", "MaskOrFn",
+    "ShouldSkipUpdateFunction", "tree_utils",
+    "projections", "schedules", "tree_map_params", "inject_stateful_hyperparams",
+    "microbatching", "microbatch",
+    "safe_increment", "safe_int32_increment",
+    "safe_root_mean_squares", "bias_correction", "update_moment", "update_moment_per_elem_norm",
+    "update_infinity_moment", "incremental_update", "periodic_update",
+    "ConditionallyTransformState", "conditionally_transform", "ConditionallyMaskState",
+    "conditionally_mask", "ApplyIfFiniteState", "apply_if_finite", "NonNegativeParamsState",
+    "keep_params_nonnegative", "ZeroNansState", "zero_nans", "freeze", "selective_transform",
+    "flatten", "centralize", "ApplyEvery", "apply_every", "normalize_by_update_norm",
+    "scale_by_param_block_norm", "scale_by_distance_over_gradients", "AdaptiveGradClipState",
+    "ClipState", "ClipByGlobalNormState", "adaptive_grad_clip", "per_example_global_norm_clip",
+    "per_example_layer_norm_clip", "LookaheadState", "LookaheadParams", "lookahead",
+    "ScaleByAdanState", "scale_by_adan", "adan", "signum", "SnapshotState", "snapshot",
+    "MonitorState", "monitor", "measure_with_ema", "scale_gradient", "AddDecayedWeightsState",
+    "ScaleState", "ScaleByTrustRatioState", "MultiTransformState",
 ]
 from optim import dp

@@ -58,6 +58,10 @@ def _raw_keys(tx):
     return optax.GradientTransformation(lambda p: keys(tx.init(p), jax.random.key_data), update)
 
 
+_FREEZE_MASK = {d: {"dense": False, "conv": False, "vector": True, "scalar": True}
+                for d in ("f32", "bf16")}
+
+
 def _both(build):
     """A row from one builder ``build(lib)`` called with optim and with optax."""
     return lambda: (build(optim), build(optax))
@@ -134,6 +138,33 @@ ROWS = [
         o.scale(-1.0))))),
     ("noisy_sgd", lambda: (optim.noisy_sgd(1e-2, eta=0.1, key=3),
                            _raw_keys(optax.noisy_sgd(1e-2, eta=0.1, key=3)))),
+    # optax wrappers and filters (optim/conditionality.py, constraining.py, ...)
+    ("adan_wd_masked", _both(lambda o: o.adan(1e-2, weight_decay=1e-3, mask=_not_1d))),
+    ("scale_by_adan", _both(lambda o: o.chain(o.scale_by_adan(), o.scale(-1e-2)))),
+    ("signum", _both(lambda o: o.signum(1e-3))),
+    ("centralize_sgd", _both(lambda o: o.chain(o.centralize(), o.sgd(1e-2)))),
+    ("apply_every_3", _both(lambda o: o.chain(o.apply_every(3), o.sgd(1e-2)))),
+    ("normalize_by_update_norm", _both(lambda o: o.chain(
+        o.normalize_by_update_norm(scale_factor=0.5), o.scale(-1e-2)))),
+    ("scale_by_param_block_norm", _both(lambda o: o.chain(
+        o.scale_by_param_block_norm(), o.scale(-1e-3)))),
+    ("adaptive_grad_clip", _both(lambda o: o.chain(o.adaptive_grad_clip(0.05), o.sgd(1e-2)))),
+    ("zero_nans_adam", _both(lambda o: o.chain(o.zero_nans(), o.adam(1e-2)))),
+    ("keep_params_nonnegative", _both(lambda o: o.chain(o.sgd(0.5),
+                                                        o.keep_params_nonnegative()))),
+    ("freeze", _both(lambda o: o.chain(o.adam(1e-2), o.freeze(_not_1d)))),
+    ("selective_transform", _both(lambda o: o.selective_transform(
+        o.adam(1e-2), freeze_mask=_FREEZE_MASK))),
+    ("flatten_adam", _both(lambda o: o.flatten(o.adam(1e-2)))),
+    ("conditionally_transform", _both(lambda o: o.conditionally_transform(
+        o.adam(1e-2), lambda step: step % 3 != 1))),
+    ("conditionally_mask", _both(lambda o: o.conditionally_mask(
+        o.adam(1e-2), lambda step: step % 3 != 1))),
+    ("apply_if_finite", _both(lambda o: o.apply_if_finite(o.adam(1e-2), 2))),
+    ("snapshot_monitor", _both(lambda o: o.chain(
+        o.snapshot("norm", o.tree.norm),
+        o.monitor({"norm": o.tree.norm, "ema": o.measure_with_ema(o.tree.norm, 0.9)}),
+        o.sgd(1e-2)))),
 ]
 
 
