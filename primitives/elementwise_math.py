@@ -265,20 +265,13 @@ def erf_inv(x):
 
 
 # --- sqrt ---
-def _safe_sqrt_derivative(ans, x):
-    # 0.5 / sqrt(x), taken as 0 at x == 0 (a subgradient) so that sqrt of a
-    # squared norm has a finite gradient at 0; JAX gives inf here (NaN after
-    # the chain rule).
-    return select_n(ne(ans, 0.0), zeros(get_aval(ans)), div(0.5, ans))
-
-
-sqrt_p = _unary("sqrt", FLOAT, lax.sqrt, _safe_sqrt_derivative)
+# d sqrt(x) = 0.5 / sqrt(x): inf at 0, as JAX (so grad of a norm at 0 is NaN there too)
+sqrt_p = _unary("sqrt", FLOAT, lax.sqrt, lambda ans, x: div(0.5, ans))
 
 
 def sqrt(x, accuracy=None):
-    """Elementwise square root (lax.sqrt). Differs from JAX: the derivative at
-    exactly 0 is 0 instead of inf, so ``sqrt(sum(x**2))`` (a norm) has gradient
-    0 at x = 0 instead of NaN."""
+    """Elementwise square root (lax.sqrt). Its derivative at 0 is inf, as JAX's,
+    so ``sqrt(sum(x**2))`` (a norm) has a NaN gradient at x = 0, as in JAX."""
     return bind_accuracy(sqrt_p, x, accuracy)
 
 
