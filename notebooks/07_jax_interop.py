@@ -52,7 +52,6 @@ import optax
 from sklearn.datasets import load_digits
 
 import fx
-import primitives.numpy as fnp
 import primitives.random as frandom
 from optim import dp
 from transforms import grad, jit, value_and_grad, vmap
