@@ -24,25 +24,25 @@ def _public(module):
     return {n for n in dir(module) if not n.startswith("_")}
 
 
-def _coverage(theirs, ours, excluded):
-    """(their public names, the ones we lack); ``excluded`` is for the caller's message."""
+def _coverage(theirs, ours):
+    """(their public names, the ones we lack)."""
     names = _public(theirs)
     missing = {n for n in names if not hasattr(ours, n)}
     return names, missing
 
 
 def test_optax_names():
-    names, missing = _coverage(optax, optim, OPTAX_EXCLUDED)
+    names, missing = _coverage(optax, optim)
     assert missing <= OPTAX_EXCLUDED, f"missing, not excluded: {sorted(missing - OPTAX_EXCLUDED)}"
     assert (len(names) - len(missing)) / len(names) >= 0.90
-    losses, missing_losses = _coverage(optax.losses, optim.losses, set())
+    losses, missing_losses = _coverage(optax.losses, optim.losses)
     assert not missing_losses, sorted(missing_losses)
 
 
 def test_jax_nn_names():
-    names, missing = _coverage(jax.nn, fnn, JAX_NN_EXCLUDED)
+    names, missing = _coverage(jax.nn, fnn)
     assert missing <= JAX_NN_EXCLUDED, f"missing, not excluded: {sorted(missing - JAX_NN_EXCLUDED)}"
     assert (len(names) - len(missing)) / len(names) >= 0.90
     # orthogonal / delta_orthogonal need a QR decomposition (issue 13: linalg primitives)
-    _, missing_inits = _coverage(jax.nn.initializers, fnn.initializers, set())
+    _, missing_inits = _coverage(jax.nn.initializers, fnn.initializers)
     assert missing_inits <= {"orthogonal", "delta_orthogonal"}, sorted(missing_inits)
