@@ -12,7 +12,8 @@ from jax import tree_util
 
 import primitives.numpy as fnp
 from optim import tree as otree
-from optim.base import check_state, GradientTransformation, with_extra_args_support
+from optim.base import (check_state, GradientTransformation, GradientTransformationExtraArgs,
+                        with_extra_args_support)
 from optim.scale import canonical_dtype
 
 __all__ = ["TraceState", "trace", "EmaState", "ema", "MultiStepsState", "MultiSteps",
@@ -199,5 +200,4 @@ class MultiSteps:
         return fnp.logical_and(state.mini_step == 0, state.gradient_step > 0)
 
     def gradient_transformation(self) -> GradientTransformation:
-        from optim.base import GradientTransformationExtraArgs
         return GradientTransformationExtraArgs(self.init, self.update)

@@ -21,6 +21,7 @@ import operator
 from typing import Callable, Optional
 
 import numpy as np
+import jax
 from jax import tree_util
 
 import primitives.numpy as fnp
@@ -244,8 +245,7 @@ def tree_random_like(rng_key, target_tree, sampler: Callable = prandom.normal, d
 
 def tree_unwrap_random_key_data(input_tree):
     """Typed PRNG keys replaced by their raw ``uint32`` data."""
-    import jax  # typed keys are jax arrays: only jax.random can read their data
-    def unwrap(x):
+    def unwrap(x):   # typed keys are jax arrays: only jax.random reads their data
         if isinstance(x, jax.Array) and jax.dtypes.issubdtype(x.dtype, jax.dtypes.prng_key):
             return jax.random.key_data(x)
         return x
