@@ -331,11 +331,10 @@ plt.show()
 # short horizons and small steps only.
 #
 # A note on Adam from a point where some gradient entry is exactly 0: Adam
-# divides by `sqrt(nu)`, and `nu` is 0 there. JAX's derivative of `sqrt` at 0
-# is `inf`, which turns the hyper-gradient into NaN; fxjax's `sqrt` takes
-# the derivative at exactly 0 to be 0 (documented in `primitives.sqrt`), which
-# keeps it finite. We start from a small random `w_init` so that both agree
-# in the checks below.
+# divides by `sqrt(nu)`, and `nu` is 0 there. The derivative of `sqrt` at 0 is
+# `inf` (in fxjax as in JAX), which turns the hyper-gradient into NaN; optax's
+# and our `eps_root` argument exists for this. We start from a small random
+# `w_init`, so no gradient entry is exactly 0.
 #
 # ## `custom_jvp`: a numerically stable function with its own derivative
 #
