@@ -8,11 +8,12 @@ from __future__ import annotations
 from primitives.numpy._promote import promote  # noqa: F401
 from primitives.numpy import (dtypes, creation, math, reductions, linalg_ops, manipulation,
                               tiling, indexing, sorting, constants, comparisons,
-                              elementwise_more, grids, sequences, polynomials, statistics)
+                              elementwise_more, grids, sequences, polynomials, statistics,
+                              nonzero)
 
 for _mod in (dtypes, creation, math, reductions, linalg_ops, manipulation, tiling, indexing,
              sorting, constants, comparisons, elementwise_more, grids, sequences, polynomials,
-             statistics):
+             statistics, nonzero):   # nonzero last: its one-argument-aware `where` wins
     globals().update({k: getattr(_mod, k) for k in _mod.__all__})
 
 from primitives.numpy import linalg  # noqa: E402,F401
