@@ -1,8 +1,10 @@
 """Optimizer update time: optim under our jit vs optax under jax.jit.
 
-One update (grads, state, params -> updates, state) of adam, adafactor and
-muon on a ~10M-parameter transformer-shaped pytree (f32), interleaved
-repeats, best per-call time. Target: ratio <= 1.0x.
+One update (grads, state, params -> updates, state) of adam, adafactor,
+muon and (without --quick) the optimizers added for optax's breadth (rmsprop,
+adagrad, adamax, amsgrad, adabelief, yogi, lamb, lars, novograd, adan, sm3) on
+a ~10M-parameter transformer-shaped pytree (f32), interleaved repeats, best
+per-call time. Target: ratio <= 1.0x.
 
 Run: python benchmarks/optim.py [--layers N]
 """
@@ -58,6 +60,21 @@ def bench(name, ours_tx, theirs_tx, params, grads, number, repeats):
     return (f"{name} update, {n_params(params) / 1e6:.1f}M params", o, t, 1.0)
 
 
+NEW_OPTIMIZERS = [
+    ("rmsprop", lambda o: o.rmsprop(1e-3, momentum=0.9)),
+    ("adagrad", lambda o: o.adagrad(1e-2)),
+    ("adamax", lambda o: o.adamax(1e-3)),
+    ("amsgrad", lambda o: o.amsgrad(1e-3)),
+    ("adabelief", lambda o: o.adabelief(1e-3)),
+    ("yogi", lambda o: o.yogi(1e-3)),
+    ("lamb", lambda o: o.lamb(1e-3)),
+    ("lars", lambda o: o.lars(1e-3)),
+    ("novograd", lambda o: o.novograd(1e-3)),
+    ("adan", lambda o: o.adan(1e-3)),
+    ("sm3", lambda o: o.sm3(1e-3)),
+]
+
+
 def n_params(tree) -> int:
     return sum(x.size for x in jax.tree.leaves(tree))
 
@@ -65,6 +82,7 @@ def n_params(tree) -> int:
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--layers", type=int, default=10)
+    parser.add_argument("--quick", action="store_true", help="adam, adafactor, muon only")
     args = parser.parse_args()
     params = transformer_params(args.layers)
     grads = jax.tree.map(lambda p: p * 0.5 + 0.01, params)
@@ -76,6 +94,9 @@ def main():
         bench("muon", optim.muon(1e-3), contrib.muon(1e-3), params, grads,
               10 if gpu else 1, 5 if gpu else 3),
     ]
+    if not args.quick:   # the optimizers added with optax's breadth (issue 14)
+        for name, make in NEW_OPTIMIZERS:
+            rows.append(bench(name, make(optim), make(optax), params, grads, 10, 3))
     print("(ours = optim under transforms.jit; jax = optax under jax.jit; time per update)")
     report(rows)
 
