@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import primitives.numpy as fnp
 import primitives.nn as fnn
-from transforms import custom_jvp, vmap
+from optim.projections import projection_simplex
+from transforms import vmap
 
 __all__ = ["sparsemax_loss", "multiclass_sparsemax_loss"]
 
@@ -30,47 +31,6 @@ def sparsemax_loss(logits, labels):
       <https://arxiv.org/abs/1901.02324>`_, JMLR 2020 (Sec. 4.4).
     """
     return fnn.sparse_plus(fnp.where(labels, fnp.negative(logits), logits))
-
-
-@custom_jvp
-def _projection_unit_simplex(values):
-    """argmin_p ||values - p||^2 s.t. p >= 0, sum(p) = 1, for a vector (sort-based)."""
-    n = values.shape[0]
-    u = fnp.flip(fnp.sort(values))  # descending
-    cumsum_u = fnp.cumsum(u)
-    ind = fnp.arange(n) + 1
-    cond = 1 / ind + (u - cumsum_u / ind) > 0
-    idx = fnp.count_nonzero(cond)  # size of the support, >= 1
-    return fnn.relu(1 / idx + (values - cumsum_u[idx - 1] / idx))
-
-
-@_projection_unit_simplex.defjvp
-def _projection_unit_simplex_jvp(primals, tangents):
-    (values,), (values_dot,) = primals, tangents
-    out = _projection_unit_simplex(values)
-    supp = out > 0
-    card = fnp.count_nonzero(supp)
-    # the projection is affine on its support: center the tangent there
-    out_dot = supp * values_dot - (fnp.dot(supp, values_dot) / card) * supp
-    return out, out_dot
-
-
-def projection_simplex(values, scale=1.0):
-    """Euclidean projection of a vector on the simplex ``{p >= 0, sum(p) = scale}``.
-
-    Args:
-      values: a vector ``[n]``.
-      scale: the sum of the projection.
-
-    Returns:
-      The projection, ``[n]``; its jvp is the (finite) derivative of the
-      piecewise-affine projection.
-
-    References:
-      Martins and Astudillo, `From Softmax to Sparsemax
-      <https://arxiv.org/abs/1602.02068>`_, 2016.
-    """
-    return scale * _projection_unit_simplex(values / scale)
 
 
 def _sparsemax_loss_one(scores, label):
