@@ -42,6 +42,7 @@ from jax import tree_util
 from jax.extend import core as jcore
 from jax.extend import source_info_util
 
+from fx.argnums import as_tuple
 from fx.axis_env import bound_names, lookup
 from fx.core import Tracer, get_aval, structural
 from fx.errors import JaxConversionError
@@ -205,7 +206,7 @@ def jax_function(fun: Callable, *, static_argnums: int | Sequence[int] = ()) -> 
     function); use :func:`from_jax` to get the converted graph itself (to print,
     edit, or hand to ``fx.graph_to_fn``).
     """
-    static = (static_argnums,) if isinstance(static_argnums, int) else tuple(static_argnums)
+    static = as_tuple(static_argnums)
     converted = _Converted()
 
     @functools.wraps(fun)

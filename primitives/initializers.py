@@ -29,6 +29,7 @@ import primitives.numpy as fnp
 import primitives.random as frandom
 from fx.core import canonical_dtype
 from fx.errors import FxTypeError
+from primitives.prng import shape_tuple
 
 __all__ = ["Initializer", "zeros", "ones", "constant", "uniform", "normal", "truncated_normal",
            "variance_scaling", "glorot_uniform", "glorot_normal", "xavier_uniform",
@@ -43,10 +44,6 @@ def _dtype(dtype):
     return canonical_dtype(np.float32 if dtype is None else dtype)
 
 
-def _shape(shape) -> tuple:
-    return (int(shape),) if isinstance(shape, (int, np.integer)) else tuple(int(d) for d in shape)
-
-
 def _real(op: str, dtype) -> np.dtype:
     dtype = _dtype(dtype)
     if not np.issubdtype(dtype, np.floating) and dtype.name != "bfloat16":
@@ -57,18 +54,18 @@ def _real(op: str, dtype) -> np.dtype:
 
 def zeros(key, shape, dtype=None):
     """An array of zeros (the key is unused)."""
-    return fnp.zeros(_shape(shape), _dtype(dtype))
+    return fnp.zeros(shape_tuple(shape), _dtype(dtype))
 
 
 def ones(key, shape, dtype=None):
     """An array of ones (the key is unused)."""
-    return fnp.ones(_shape(shape), _dtype(dtype))
+    return fnp.ones(shape_tuple(shape), _dtype(dtype))
 
 
 def constant(value, dtype=None) -> Initializer:
     """An initializer filling arrays with ``value``."""
     def init(key, shape, dtype=dtype):
-        return fnp.full(_shape(shape), value, dtype=_dtype(dtype))
+        return fnp.full(shape_tuple(shape), value, dtype=_dtype(dtype))
     return init
 
 
@@ -76,7 +73,7 @@ def uniform(scale=1e-2, dtype=None) -> Initializer:
     """Uniform on ``[0, scale)``."""
     def init(key, shape, dtype=dtype):
         dtype = _real("uniform", dtype)
-        return frandom.uniform(key, _shape(shape), dtype) * fnp.asarray(scale, dtype)
+        return frandom.uniform(key, shape_tuple(shape), dtype) * fnp.asarray(scale, dtype)
     return init
 
 
@@ -84,7 +81,7 @@ def normal(stddev=1e-2, dtype=None) -> Initializer:
     """Normal with mean 0 and standard deviation ``stddev``."""
     def init(key, shape, dtype=dtype):
         dtype = _real("normal", dtype)
-        return frandom.normal(key, _shape(shape), dtype) * fnp.asarray(stddev, dtype)
+        return frandom.normal(key, shape_tuple(shape), dtype) * fnp.asarray(stddev, dtype)
     return init
 
 
@@ -92,7 +89,7 @@ def truncated_normal(stddev=1e-2, dtype=None, lower=-2.0, upper=2.0) -> Initiali
     """A normal truncated to ``[lower, upper]`` standard deviations, times ``stddev``."""
     def init(key, shape, dtype=dtype):
         dtype = _real("truncated_normal", dtype)
-        return (frandom.truncated_normal(key, lower, upper, _shape(shape), dtype)
+        return (frandom.truncated_normal(key, lower, upper, shape_tuple(shape), dtype)
                 * fnp.asarray(stddev, dtype))
     return init
 
@@ -129,7 +126,7 @@ def variance_scaling(scale, mode: str, distribution: str,
       dtype: the default dtype.
     """
     def init(key, shape, dtype=dtype):
-        shape, dtype = _shape(shape), _real("variance_scaling", dtype)
+        shape, dtype = shape_tuple(shape), _real("variance_scaling", dtype)
         fan_in, fan_out = _fans(shape, in_axis, out_axis, batch_axis)
         denominator = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2,
                        "fan_geo_avg": (fan_in * fan_out) ** 0.5}.get(mode)
