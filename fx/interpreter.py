@@ -7,7 +7,7 @@ this); ``lower_graph`` calls each primitive's ``lowering`` on jax values, so
 run inside ``jax.jit`` it builds one XLA program from the whole graph. Passes
 that re-trace a graph with some equations handled differently (remat's
 replay, scan unrolling, the DP taps) subclass it and override
-``run_equation``.
+``run_equation``; :class:`Transformer` does that to build a new graph.
 
 When an equation fails (a lowering jax rejects, a rule that raises), the
 error names the equation as the IR prints it and the user's line that
@@ -41,10 +41,12 @@ from jax import tree_util
 
 from fx.ir import ClosedGraph, Equation, Graph, Literal, Var, print_equation
 from fx.core import deep_recursion, gc_paused
+from fx.passes.dce import dce
 from fx.source_info import current_source, user_frame_info
+from fx.tracing import trace_to_graph
 
-__all__ = ["Interpreter", "LoweringInterpreter", "eval_graph", "lower_graph", "graph_to_fn",
-           "bind_equation", "equation_error", "rule_error"]
+__all__ = ["Interpreter", "LoweringInterpreter", "Transformer", "eval_graph", "lower_graph",
+           "graph_to_fn", "bind_equation", "equation_error", "rule_error"]
 
 
 def bind_equation(eqn: Equation, invals) -> list:
@@ -161,6 +163,51 @@ class LoweringInterpreter(Interpreter):
     def run_equation(self, eqn, invals):
         out = eqn.primitive.rule("lowering")(*invals, **eqn.params)
         return out if eqn.primitive.multiple_results else (out,)
+
+
+class Transformer(Interpreter):
+    """An Interpreter whose ``transform()`` returns a new graph (torch.fx's Transformer).
+
+    ``transform()`` runs the interpreter on staged values: every equation that
+    ``run_equation`` handles by default is copied into the new graph; override
+    ``run_equation(eqn, invals)`` to bind something else for some equations
+    (``invals`` are staged values: call primitives / fnp functions on them).
+    The new equations keep the source line of the equation they replace.
+
+    Example (every ``sin`` becomes a ``cos``)::
+
+        >>> class SinToCos(fx.Transformer):
+        ...     def run_equation(self, eqn, invals):
+        ...         if eqn.primitive.name == "sin":
+        ...             return [primitives.cos(invals[0])]
+        ...         return super().run_equation(eqn, invals)
+        >>> new_graph = SinToCos(graph).transform()
+
+    References:
+        torch.fx's ``Transformer``; JAX's "write a custom interpreter" recipe.
+    """
+    doing = "transforming"
+
+    def __init__(self, graph: Graph | ClosedGraph):
+        super().__init__(graph)
+        self._source = graph
+
+    def transform(self) -> ClosedGraph:
+        """The new graph: a ClosedGraph with the same non-constant inputs and
+        outputs (and the pytree structures of the original when it had them);
+        values the overrides create become its consts; dead equations are removed."""
+        n_consts = len(self.consts)
+        in_avals = [v.aval for v in self.graph.in_vars[n_consts:]]
+
+        def flat(*args):
+            self.env = {}
+            return Interpreter.run(self, *args)
+
+        graph, consts = trace_to_graph(flat, in_avals)
+        closed = ClosedGraph(graph, consts)
+        if isinstance(self._source, ClosedGraph):
+            closed.in_tree, closed.out_tree = self._source.in_tree, self._source.out_tree
+        return dce(closed)
 
 
 def eval_graph(graph: Graph | ClosedGraph, *args) -> list:

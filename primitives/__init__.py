@@ -21,3 +21,4 @@ _register({k: globals()[k] for k in ("transpose", "broadcast_in_dim", "reshape",
                                      "add", "mul")})
 
 from primitives import jax_rules  # noqa: E402,F401  (registers fx.from_jax's conversions)
+from primitives.shard_map import shard_map_p  # noqa: E402,F401  (the shard_map primitive)

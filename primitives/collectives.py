@@ -1,5 +1,5 @@
 """Collectives over named axes (as jax.lax): psum, pmean, pmax, pmin, all_gather,
-psum_scatter, ppermute, all_to_all, axis_index.
+psum_scatter, ppermute, all_to_all, axis_index, axis_size, pbroadcast, pcast.
 
 An axis name is bound by ``vmap(f, axis_name='i')`` (and, with the
 distribution work, by ``shard_map``/``pmap``); ``fx.axis_env`` records it.
@@ -23,15 +23,21 @@ Example::
         c:f32[3] = broadcast_in_dim[shape=(3,), broadcast_dimensions=()] b
       in (c,) }
 
-Lowering (when a collective is staged under a jax-level mapping, i.e. inside
-``jax.shard_map``/``jax.pmap``) calls the ``jax.lax`` collective of the same
-name; outside one it raises NotImplementedError.
+Inside ``shard_map`` (``primitives.shard_map``) the mesh axes are bound with
+no trace: collectives over them are staged into the body and lowered to the
+``jax.lax`` collective of the same name inside ``jax.shard_map``; outside one
+lowering raises NotImplementedError. With ``check_vma`` the body's ``psum``s
+become ``psum_invariant`` and ``pvary`` (invariant -> varying) is made
+explicit, as jax: the transpose of ``psum_invariant`` is ``pvary`` (no
+communication) and the transpose of ``pvary`` is a ``psum``.
 
 References:
     jax/_src/lax/parallel.py (the batching rules of the collectives).
 """
 from __future__ import annotations
 
+import threading
+from contextlib import contextmanager
 from functools import partial
 
 import numpy as np
@@ -46,15 +52,15 @@ from fx.core import Primitive, get_aval
 from fx.errors import ShapeError
 from fx.ir import ShapedArray
 from primitives._rules import NUMBER, check_kind
-from primitives.elementwise import add, convert_element_type, div, mul, select_n
+from primitives.elementwise import add, convert_element_type, div, eq, mul, select_n
 from primitives.indexing import GatherDimensionNumbers, gather
 from primitives.reductions import reduce_max, reduce_min, reduce_sum
 from primitives.shape import broadcast_in_dim, iota, reshape, transpose
 
 __all__ = ["psum", "pmean", "pmax", "pmin", "all_gather", "psum_scatter", "ppermute",
-           "all_to_all", "axis_index", "CollectivePrimitive",
+           "all_to_all", "axis_index", "axis_size", "pbroadcast", "pcast", "CollectivePrimitive",
            "psum_p", "pmax_p", "pmin_p", "all_gather_p", "psum_scatter_p", "ppermute_p",
-           "all_to_all_p", "axis_index_p"]
+           "all_to_all_p", "axis_index_p", "psum_invariant_p", "pvary_p", "vma_checked_axes"]
 
 
 # --- the collective primitive and shared helpers ------------------------------
@@ -161,7 +167,35 @@ def _reduction_collective(name: str, lax_fn, reduce_fn, unbatched_fn) -> Collect
 def _reduce_tree(prim, x, axis_name, axis_index_groups, op):
     _no_groups(op, axis_index_groups)
     axes = _axes(axis_name)
+    if prim is psum_p and _all_checked(axes):
+        prim = psum_invariant_p
     return jax.tree_util.tree_map(lambda v: prim.bind(v, axes=axes), x)
+
+
+class _Checked(threading.local):
+    """The mesh axes of the enclosing shard_maps with check_vma, one list per thread."""
+
+    def __init__(self):
+        self.names: list = []
+
+
+_checked = _Checked()
+
+
+@contextmanager
+def vma_checked_axes(names):
+    """While the block runs, ``psum`` over these mesh axes binds ``psum_invariant``
+    (so a grad taken inside a shard_map body transposes it to ``pvary``, as jax)."""
+    _checked.names.extend(names)
+    try:
+        yield
+    finally:
+        del _checked.names[len(_checked.names) - len(names):]
+
+
+def _all_checked(axes) -> bool:
+    """Every name is a mesh axis (bound with no trace) of a check_vma shard_map."""
+    return all(n in _checked.names and getattr(lookup(n), "main", 0) is None for n in axes)
 
 
 # --- psum ---
@@ -505,3 +539,78 @@ def _axis_index_batch(args, bdims, *, axis_name, axis_size, axes):
 def axis_index(axis_name):
     """The index of the current lane along ``axis_name`` (lax.axis_index), int32."""
     return axis_index_p.bind(axes=_axes(axis_name))
+
+
+# --- axis_size ---
+def axis_size(axis_name) -> int:
+    """The size of the mapped axis ``axis_name`` (a tuple: the product), as lax.axis_size."""
+    return env_axis_size(_axes(axis_name) if isinstance(axis_name, (tuple, list)) else axis_name,
+                         "axis_size")
+
+
+# --- psum_invariant / pvary: psum and invariant -> varying under check_vma ---
+psum_invariant_p = _reduction_collective("psum_invariant", lax.psum, reduce_sum,
+                                         lambda x, n: mul(x, n))
+deflinear(psum_invariant_p)
+
+
+@psum_invariant_p.def_transpose
+def _psum_invariant_transpose(ct, x, *, axes):
+    # the sum is invariant over `axes`, its input varying: the cotangent is broadcast
+    return [pvary_p.bind(ct, axes=axes)]
+
+
+pvary_p = CollectivePrimitive("pvary")
+pvary_p.def_abstract_eval(lambda x, *, axes: (env_axis_size(axes, "pvary"), x)[1])
+
+
+@pvary_p.def_lowering
+def _pvary_lowering(x, *, axes):
+    aval = jax.typeof(x)
+    have = getattr(aval, "vma", None)
+    if have is None:
+        have = getattr(getattr(aval, "mat", None), "varying", frozenset())
+    missing = tuple(a for a in axes if a not in have)
+    return lax.pcast(x, missing, to="varying") if missing else x
+
+
+deflinear(pvary_p)
+
+
+@pvary_p.def_transpose
+def _pvary_transpose(ct, x, *, axes):
+    return [psum_invariant_p.bind(ct, axes=axes)]
+
+
+@pvary_p.def_axis_batch
+def _pvary_batch(args, bdims, *, axis_name, axis_size, axes):
+    (x,), (d,) = args, bdims
+    rest = _rest(axes, axis_name)  # over a vmap axis a value is always per lane
+    return (pvary_p.bind(x, axes=rest) if rest else x), d
+
+
+def pcast(x, axis_name, *, to: str):
+    """Change the varying type of ``x`` over ``axis_name`` (lax.pcast); only
+    ``to='varying'`` (invariant -> varying, jax's ``pvary``) is supported."""
+    if to != "varying":
+        raise NotImplementedError(f"pcast: to={to!r} is not supported; use to='varying'.")
+    axes = _axes(axis_name)
+    return jax.tree_util.tree_map(lambda v: pvary_p.bind(v, axes=axes), x)
+
+
+# --- pbroadcast (as jax documents it: a masked psum) ---
+def pbroadcast(x, axis_name, source):
+    """Every lane of ``axis_name`` gets lane ``source``'s ``x`` (lax.pbroadcast),
+    computed as ``psum(where(axis_index == source, x, 0))``."""
+    n = env_axis_size(_axes(axis_name), "pbroadcast")
+    if not 0 <= int(source) < n:
+        raise ShapeError(f"pbroadcast: source={source} is out of range for axis {axis_name!r} "
+                         f"of size {n}.")
+    is_src = eq(axis_index(axis_name), np.int32(source))
+
+    def one(v):
+        aval = get_aval(v)
+        keep = broadcast_in_dim(is_src, aval.shape, ())
+        return psum(select_n(keep, zeros(aval.strip_weak()), v), axis_name)
+
+    return jax.tree_util.tree_map(one, x)

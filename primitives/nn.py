@@ -19,7 +19,7 @@ import primitives as P
 import primitives.numpy as fnp
 from fx.dtypes import is_float
 from fx.core import canonical_dtype, get_aval
-from fx.errors import ShapeError
+from fx.errors import FxError, ShapeError
 from primitives._rules import normalize_axis
 from primitives.numpy._promote import result_type_of
 from primitives.custom_derivatives import custom_jvp
@@ -29,7 +29,8 @@ __all__ = ["identity", "relu", "relu6", "sigmoid", "softplus", "log_sigmoid", "s
            "mish", "elu", "leaky_relu", "hard_tanh", "celu", "selu", "gelu", "glu", "soft_sign",
            "hard_sigmoid", "hard_silu", "hard_swish", "squareplus", "tanh", "softmax",
            "log_softmax", "logsumexp", "one_hot", "standardize", "log1mexp", "logmeanexp",
-           "sparse_plus", "sparse_sigmoid", "dot_product_attention", "initializers"]
+           "sparse_plus", "sparse_sigmoid", "dot_product_attention", "initializers",
+           "register_attention_implementation", "AttentionImplementationError"]
 
 
 # --- helpers -------------------------------------------------------------------
@@ -420,6 +421,24 @@ def standardize(x, axis=-1, mean=None, variance=None, epsilon=1e-5, where=None, 
 
 
 # --- dot_product_attention (jax.nn.dot_product_attention, the XLA path) ---
+class AttentionImplementationError(FxError, RuntimeError):
+    """The requested attention implementation is not available here (not
+    registered, or not on this platform)."""
+
+
+# implementation name -> fn(query, key, value, bias, mask, *, scale, is_causal,
+# query_seq_lengths, key_value_seq_lengths, local_window_size, return_residual).
+# pallas_kernels fills 'pallas' and 'cudnn' when imported (primitives import nothing above them).
+_ATTENTION_IMPLEMENTATIONS: dict = {}
+
+
+def register_attention_implementation(name: str, fn) -> None:
+    """Make ``dot_product_attention(..., implementation=name)`` call ``fn`` (which
+    takes dot_product_attention's arguments). ``import pallas_kernels`` registers
+    ``'pallas'`` and ``'cudnn'``."""
+    _ATTENTION_IMPLEMENTATIONS[name] = fn
+
+
 def _large_negative(dtype) -> float:
     return -0.7 * min(float(np.finfo(dtype).max), float(np.finfo(np.float32).max))
 
@@ -494,8 +513,9 @@ def dot_product_attention(query, key, value, bias=None, mask=None, *, scale=None
         (padded queries give zero outputs).
       local_window_size: ``w`` or ``(left, right)``: a query at ``i`` sees keys in
         ``[i - left, i + right]``.
-      implementation: None or ``'xla'`` (the same computation here). ``'cudnn'``
-        (jax's GPU kernel) is not available through fxjax yet.
+      implementation: None or ``'xla'`` (this function, as jax's None),
+        ``'pallas'`` (pallas_kernels.flash_attention) or ``'cudnn'`` (jax's
+        cuDNN kernel, GPU only); the last two after ``import pallas_kernels``.
       return_residual: also return the log-sum-exp of the logits ``[B, T, N]``.
 
     Returns:
@@ -506,10 +526,18 @@ def dot_product_attention(query, key, value, bias=None, mask=None, *, scale=None
         >>> out = fnn.dot_product_attention(q, k, v, is_causal=True)
     """
     if implementation not in (None, "xla"):
-        if implementation == "cudnn":
-            raise NotImplementedError("dot_product_attention: implementation='cudnn' is not "
-                                      "available in fxjax yet; use None or 'xla'.")
-        raise ValueError(f"Unsupported implementation option: {implementation}")
+        fn = _ATTENTION_IMPLEMENTATIONS.get(implementation)
+        if fn is None and implementation not in ("pallas", "cudnn"):
+            raise ValueError(f"Unsupported implementation option: {implementation}")
+        if fn is None:
+            raise AttentionImplementationError(
+                f"dot_product_attention: implementation={implementation!r} is provided by "
+                f"pallas_kernels, which is not imported. Fix: `import pallas_kernels` (it "
+                f"registers 'pallas' and 'cudnn'), or use implementation=None / 'xla'.")
+        return fn(query, key, value, bias, mask, scale=scale, is_causal=is_causal,
+                  query_seq_lengths=query_seq_lengths,
+                  key_value_seq_lengths=key_value_seq_lengths,
+                  local_window_size=local_window_size, return_residual=return_residual)
     out_shape = get_aval(query).shape
     q, k, v = _attention_4d(query), _attention_4d(key), _attention_4d(value)
     bias = None if bias is None else _attention_4d(bias)

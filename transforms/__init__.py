@@ -10,3 +10,6 @@ from transforms.remat import checkpoint, remat, checkpoint_policies, saved_resid
 __all__ = ["jit", "eval_shape", "Jitted", "jvp", "linearize", "linear_transpose", "vmap", "vjp", "grad",
            "value_and_grad", "jacfwd", "jacrev", "hessian", "custom_jvp", "custom_vjp",
            "checkpoint", "remat", "checkpoint_policies", "saved_residuals"]
+from transforms.shard_map import shard_map  # noqa: E402
+from transforms.pmap import pmap  # noqa: E402
+__all__ += ["shard_map", "pmap"]

@@ -8,10 +8,15 @@ function with abstract values: we trace the user's function to our Graph
 ``lowering`` rule on jax's tracers, which builds one XLA computation. Our
 Graphs are kept in a bounded LRU keyed by the signature (pytree structure,
 avals, static args), so ``traces`` counts exactly the signature changes.
+``jit(f, passes=[...])`` applies the user's graph passes (ClosedGraph ->
+ClosedGraph: ``fx.passes.rewrite`` based, mixed precision, ...) after dce/cse,
+before lowering; each result is typechecked and must keep the signature.
 
 Under an outer fxjax transformation (grad, vmap, make_graph) the function is
 traced inline into the outer trace, which is itself compiled as a whole when
-it reaches a jit.
+it reaches a jit; with ``passes`` its graph is traced, passed and evaluated
+under the outer transformation instead (not cached: it may close over the
+outer trace's values), so the passes apply under grad and vmap too.
 
 References:
     JAX's ``jax.jit`` (pjit) and autodidax's ``xla_call``.
@@ -29,8 +34,8 @@ from jax import tree_util
 from fx import core, passes
 from fx.argnums import check_callable, resolve_static_args
 from fx.core import get_aval
-from fx.interpreter import lower_graph
-from fx.ir import ClosedGraph
+from fx.interpreter import eval_graph, lower_graph
+from fx.ir import ClosedGraph, typecheck
 from fx.tracing import make_graph
 
 __all__ = ["jit", "eval_shape", "Jitted"]
@@ -42,8 +47,9 @@ class Jitted:
     """The function returned by :func:`jit`."""
 
     def __init__(self, fun, static_argnums, static_argnames, donate_argnums,
-                 in_shardings, out_shardings, compiler_options=None):
+                 in_shardings, out_shardings, compiler_options=None, graph_passes=()):
         check_callable(fun, "jit")
+        self._passes = tuple(graph_passes or ())
         functools.update_wrapper(self, fun)
         self._fun = fun
         self._static_argnums, self._static_argnames, donate_argnums = resolve_static_args(
@@ -82,15 +88,21 @@ class Jitted:
         if hit is not None:
             return hit
         self.traces += 1
+        g = self._trace(args, dyn_kwargs, static_kw)
+        with self._lock:  # threads may trace the same function at once
+            self._graphs[key] = g
+            if len(self._graphs) > _GRAPH_CACHE_SIZE:
+                self._graphs.popitem(last=False)
+        return g
+
+    def _trace(self, args, dyn_kwargs, static_kw) -> ClosedGraph:
         fun = self._fun
         static_kw_d = dict(static_kw)
         g = make_graph(lambda *a, **k: fun(*a, **k, **static_kw_d),
                        static_argnums=self._static_argnums)(*args, **dyn_kwargs)
         g = passes.dce(passes.cse(g))
-        with self._lock:  # threads may trace the same function at once
-            self._graphs[key] = g
-            if len(self._graphs) > _GRAPH_CACHE_SIZE:
-                self._graphs.popitem(last=False)
+        for p in self._passes:
+            g = _apply_pass(p, g)
         return g
 
     def _lowered(self, *args, **kwargs):
@@ -115,6 +127,13 @@ class Jitted:
                 with core.deep_recursion():  # with a higher recursion limit
                     return self._jax_fn(*args, **kwargs)
         # under an outer fxjax transformation: trace inline
+        if self._passes:  # (the passed graph, evaluated under the outer transformation)
+            static_kw = tuple((k, kwargs[k]) for k in self._static_argnames if k in kwargs)
+            dyn_kwargs = {k: v for k, v in kwargs.items() if k not in self._static_argnames}
+            g = self._trace(args, dyn_kwargs, static_kw)
+            dyn = [a for i, a in enumerate(args) if i not in self._static_argnums]
+            outs = eval_graph(g, *tree_util.tree_leaves((dyn, dyn_kwargs)))
+            return tree_util.tree_unflatten(g.out_tree, outs)
         return self._fun(*args, **kwargs)
 
     def lower(self, *args, **kwargs):
@@ -141,7 +160,8 @@ class Jitted:
 
 def jit(fun: Callable | None = None, *, static_argnums: int | Sequence[int] = (),
         static_argnames: str | Sequence[str] = (), donate_argnums: int | Sequence[int] = (),
-        in_shardings=None, out_shardings=None, compiler_options: dict | None = None):
+        in_shardings=None, out_shardings=None, compiler_options: dict | None = None,
+        passes: Sequence[Callable[[ClosedGraph], ClosedGraph]] = ()):
     """Compile ``fun`` to one XLA program per signature (as ``jax.jit``).
 
     Args:
@@ -156,6 +176,10 @@ def jit(fun: Callable | None = None, *, static_argnums: int | Sequence[int] = ()
       compiler_options: XLA options for this function's compilations only (as
         ``jax.jit``), e.g. ``{"xla_cpu_prefer_vector_width": 512}`` on AVX-512
         CPUs, where it makes the threefry hash of our PRNG ~1.5x faster.
+      passes: graph passes ``ClosedGraph -> ClosedGraph`` applied, in order, to
+        the traced graph before lowering (e.g. ``transforms.passes.mixed_precision``,
+        ``lambda g: fx.passes.rewrite(g, pattern, replacement)[0]``); each must
+        keep the input and output types. Not part of JAX's jit.
 
     Returns:
       A :class:`Jitted` callable with ``.lower(*args)`` (``.as_text()``,
@@ -170,9 +194,31 @@ def jit(fun: Callable | None = None, *, static_argnums: int | Sequence[int] = ()
         return functools.partial(jit, static_argnums=static_argnums,
                                  static_argnames=static_argnames, donate_argnums=donate_argnums,
                                  in_shardings=in_shardings, out_shardings=out_shardings,
-                                 compiler_options=compiler_options)
+                                 compiler_options=compiler_options, passes=passes)
     return Jitted(fun, static_argnums, static_argnames, donate_argnums, in_shardings, out_shardings,
-                  compiler_options)
+                  compiler_options, passes)
+
+
+def _apply_pass(p: Callable, g: ClosedGraph) -> ClosedGraph:
+    """``p(g)``, checked: a typechecked ClosedGraph of the same signature (the
+    pytree structures are carried over when the pass dropped them)."""
+    name = getattr(p, "__name__", repr(p))
+    new = p(g)
+    if not isinstance(new, ClosedGraph):
+        raise TypeError(f"jit: the graph pass {name} returned {type(new).__name__}, not a "
+                        f"ClosedGraph. Fix: return the new ClosedGraph (rewrite returns "
+                        f"(graph, matches): take [0]).")
+    sig = [(a.shape, a.dtype) for a in g.in_avals], [(a.shape, a.dtype) for a in g.out_avals]
+    new_sig = ([(a.shape, a.dtype) for a in new.in_avals],
+               [(a.shape, a.dtype) for a in new.out_avals])
+    if new_sig != sig:
+        raise TypeError(f"jit: the graph pass {name} changed the graph's signature from "
+                        f"{sig} to {new_sig} (inputs, outputs). Fix: passes must keep the input "
+                        f"and output shapes and dtypes.")
+    typecheck(new)
+    if new.in_tree is None or new.out_tree is None:
+        new = ClosedGraph(new.graph, new.consts, g.in_tree, g.out_tree)
+    return new
 
 
 def eval_shape(fun: Callable, *args, **kwargs):

@@ -20,6 +20,7 @@ from jax import lax
 
 import primitives as P
 import primitives.random as frandom
+from primitives import collectives
 from oracle import assert_vmap_matches_loop
 from transforms import checkpoint, vmap
 
@@ -225,6 +226,10 @@ ROWS = [
     *[Row(n, named(getattr(P, n)), ops((3, 4)))
       for n in ("psum", "pmax", "pmin")],
     Row("all_gather", named(P.all_gather, axis=1), ops((3, 4))),
+    # the check_vma forms shard_map binds (psum of a varying value, invariant -> varying)
+    Row("psum_invariant", named(lambda v, ax: collectives.psum_invariant_p.bind(v, axes=(ax,))),
+        ops((3, 4))),
+    Row("pvary", named(lambda v, ax: collectives.pvary_p.bind(v, axes=(ax,)) * 2), ops((3, 4))),
     Row("psum_scatter", named(P.psum_scatter, scatter_dimension=0), ops((3, 3, 2))),
     Row("ppermute", named(P.ppermute, perm=((0, 1), (1, 2))), ops((3, 4))),
     Row("all_to_all", named(P.all_to_all, split_axis=0, concat_axis=1),
