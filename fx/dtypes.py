@@ -21,7 +21,7 @@ import numpy as np
 import jax
 
 __all__ = ["kind", "is_float", "is_complex", "is_integer", "is_bool", "is_float0", "float0",
-           "float0_zeros", "FLOAT", "INT", "BOOL", "NUMBER", "INT_OR_BOOL", "ANY"]
+           "float0_zeros", "to_inexact_dtype", "to_numeric_dtype", "FLOAT", "INT", "BOOL", "NUMBER", "INT_OR_BOOL", "ANY"]
 
 float0 = np.dtype(jax.dtypes.float0)
 
@@ -52,6 +52,23 @@ def kind(dtype) -> str:
                     break
         _KIND_CACHE[dtype] = k
     return k
+
+
+def to_inexact_dtype(dtype) -> np.dtype:
+    """The inexact dtype jax.numpy computes integer/bool values in (jax's
+    ``to_inexact_dtype``): float32 for bool and integers up to 32 bits,
+    float64 for 64-bit integers (narrowed to float32 by the caller's
+    canonicalization unless x64 is on); inexact dtypes unchanged."""
+    dt = np.dtype(dtype)
+    if kind(dt) in "iub":
+        return np.dtype(np.float64 if dt.itemsize == 8 else np.float32)
+    return dt
+
+
+def to_numeric_dtype(dtype) -> np.dtype:
+    """bool -> int32 (as jax's ``to_numeric_dtype``, with or without x64)."""
+    dt = np.dtype(dtype)
+    return np.dtype(np.int32) if dt == np.bool_ else dt
 
 
 def _dtype_of(x):

@@ -174,7 +174,7 @@ def scale_by_muon(ns_coeffs=DEFAULT_NS_COEFFS, ns_steps: int = 5, beta=0.95, eps
     mu_dtype = canonical_dtype(mu_dtype)
 
     def init_fn(params):
-        coeffs = fnp.asarray(ns_coeffs, dtype=fnp.float32)
+        coeffs = fnp.asarray(ns_coeffs)  # f64 under x64, as optax
         if coeffs.ndim > 2 or coeffs.shape[-1] != 3:
             raise ValueError(f"ns_coeffs must have shape (3,) or (n, 3), got {coeffs.shape}")
         if coeffs.ndim == 2:

@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 
 import primitives as P
-from fx.core import Tracer, get_aval
-from fx.dtypes import kind
+from fx.core import Tracer, canonical_dtype, get_aval
+from fx.dtypes import kind, to_inexact_dtype
 from fx.errors import ShapeError
 from primitives.numpy._promote import dtype_of, promote
 
@@ -79,7 +79,8 @@ def unary_ufunc(lax_fn, name, to_inexact=False):
         if to_inexact:
             dt = dtype_of(x)
             if kind(dt) in "biu":
-                x = P.convert_element_type(x, np.float32, weak_type=get_aval(x).weak_type)
+                x = P.convert_element_type(x, canonical_dtype(to_inexact_dtype(dt)),
+                                           weak_type=get_aval(x).weak_type)
         return lax_fn(x)
     ufunc.__name__ = ufunc.__qualname__ = name
     ufunc.__doc__ = f"Elementwise {name} (as jnp.{name})."

@@ -17,7 +17,7 @@ import jax
 from jax import lax as _lax_enums  # only for the RoundingMethod enum (a static param)
 
 import primitives as P
-from fx.dtypes import kind
+from fx.dtypes import kind, to_inexact_dtype, to_numeric_dtype
 from fx.core import Tracer, canonical_dtype, get_aval, python_scalar_dtype
 from primitives.numpy._promote import promote, result_type_of, dtype_of
 from primitives.numpy._util import broadcast_arrays, broadcast_shapes, broadcast_to, shape_of
@@ -50,10 +50,6 @@ def _default_float() -> np.dtype:
     return canonical_dtype(np.float64)
 
 
-def _default_int() -> np.dtype:
-    return canonical_dtype(np.int64)
-
-
 def _cast(args, dtype: np.dtype, weak: builtins.bool) -> list:
     """Cast ``args`` to ``dtype``: Python scalars stay weak Python scalars when the
     result is weak (else become numpy scalars); arrays get a convert_element_type."""
@@ -72,25 +68,26 @@ def _cast(args, dtype: np.dtype, weak: builtins.bool) -> list:
     return out
 
 
-def _promote_to(kinds_ok: str, default, *args) -> list:
-    """jax.numpy promotion, then a cast to ``default()`` if the result kind is not
-    in ``kinds_ok`` (promote_args_inexact / promote_args_numeric)."""
+def _promote_to(kinds_ok: str, convert, *args) -> list:
+    """jax.numpy promotion, then a cast to ``convert(dtype)`` if the result kind is
+    not in ``kinds_ok`` (promote_args_inexact / promote_args_numeric)."""
     dtype, weak = result_type_of(*args)
     if kind(dtype) not in kinds_ok:
-        dtype = default()
+        dtype = canonical_dtype(convert(dtype))
     elif len(args) > 1:
         return promote(*args)
     return _cast(args, dtype, weak)
 
 
 def promote_inexact(*args) -> list:
-    """Promote as jax.numpy, casting integer/bool results to the default float."""
-    return _promote_to("fc", _default_float, *args)
+    """Promote as jax.numpy, casting integer/bool results to their inexact dtype
+    (float32 up to 32 bits, as jax.numpy also under x64)."""
+    return _promote_to("fc", to_inexact_dtype, *args)
 
 
 def promote_numeric(*args) -> list:
-    """Promote as jax.numpy, casting a bool result to the default int."""
-    return _promote_to("iufc", _default_int, *args)
+    """Promote as jax.numpy, casting a bool result to int32 (as jax.numpy)."""
+    return _promote_to("iufc", to_numeric_dtype, *args)
 
 
 def _np_const(x, value):
@@ -468,9 +465,9 @@ around = round
 
 
 def rint(x, /):
-    """As jnp.rint: round half to even; integers become the default float."""
+    """As jnp.rint: round half to even; integers become floats (jax's inexact dtype)."""
     if _is_int_or_bool(x):
-        return P.convert_element_type(x, _default_float())
+        return P.convert_element_type(x, canonical_dtype(to_inexact_dtype(dtype_of(x))))
     return P.round(x, _NEAREST_EVEN)
 
 

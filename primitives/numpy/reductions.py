@@ -21,7 +21,7 @@ import primitives as P
 from fx.core import canonical_dtype, get_aval
 from fx.errors import ShapeError
 from primitives.numpy._util import broadcast_to, canonicalize_axes, canonicalize_axis
-from fx.dtypes import kind
+from fx.dtypes import kind, to_inexact_dtype
 from primitives.numpy.math import promote_inexact
 from primitives.numpy.creation import asarray
 
@@ -224,7 +224,7 @@ def all(a, axis=None, out=None, keepdims=False, *, where=None):
 
 # --- mean / var / std -------------------------------------------------------------------------
 def _inexact_dtype(dtype: np.dtype) -> np.dtype:
-    return dtype if kind(dtype) in "fc" else _default_float()
+    return canonical_dtype(to_inexact_dtype(dtype))
 
 
 def _count(aval, axes, keepdims, where, dtype, name):
@@ -269,7 +269,7 @@ def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=Non
     if user is not None:
         comp, result_dtype = user, user
     elif kind(aval.dtype) not in "fc":
-        comp = result_dtype = _default_float()
+        comp = result_dtype = _inexact_dtype(aval.dtype)
     else:
         comp, result_dtype = aval.dtype, aval.dtype
     comp = _upcast_f16(comp)
@@ -511,7 +511,7 @@ def nanvar(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=Non
     if user is not None:
         comp = result_dtype = user
     elif kind(aval.dtype) not in "fc":
-        comp = result_dtype = _default_float()
+        comp = result_dtype = _inexact_dtype(aval.dtype)
     else:
         comp = result_dtype = aval.dtype
     comp = _upcast_f16(comp)

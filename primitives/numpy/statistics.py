@@ -35,7 +35,8 @@ def _quantile(a, q, axis, method, keepdims, squash_nans, name):
     if method not in _METHODS:
         raise ValueError("method can only be 'linear', 'lower', 'higher', 'midpoint', or "
                          f"'nearest' (got {method!r}; 'inverted_cdf' is not supported)")
-    a, q = _m.promote_inexact(asarray(a), asarray(q))
+    a, = _m.promote_inexact(asarray(a))  # q is computed in a's dtype, as jax.numpy
+    q = P.convert_element_type(asarray(q), get_aval(a).dtype)
     if kind(get_aval(a).dtype) == "c":
         raise ValueError("quantile does not support complex input, as the operation is poorly "
                          "defined.")
@@ -125,8 +126,8 @@ def percentile(a, q, axis=None, out=None, overwrite_input: bool = False, method:
     """As jnp.percentile: ``quantile(a, q / 100)``."""
     _no_out(out, overwrite_input, "percentile")
     _no_weights(weights, "percentile")
-    a, q = _m.promote_inexact(asarray(a), asarray(q))
-    return _quantile(a, _m.true_divide(q, 100.0), axis, method, keepdims, False, "percentile")
+    a, = _m.promote_inexact(asarray(a))
+    return _quantile(a, _m.true_divide(asarray(q), 100.0), axis, method, keepdims, False, "percentile")
 
 
 def nanpercentile(a, q, axis=None, out=None, overwrite_input: bool = False,
@@ -134,8 +135,8 @@ def nanpercentile(a, q, axis=None, out=None, overwrite_input: bool = False,
     """As jnp.nanpercentile: ``nanquantile(a, q / 100)``."""
     _no_out(out, overwrite_input, "nanpercentile")
     _no_weights(weights, "nanpercentile")
-    a, q = _m.promote_inexact(asarray(a), asarray(q))
-    return _quantile(a, _m.true_divide(q, 100.0), axis, method, keepdims, True, "nanpercentile")
+    a, = _m.promote_inexact(asarray(a))
+    return _quantile(a, _m.true_divide(asarray(q), 100.0), axis, method, keepdims, True, "nanpercentile")
 
 
 def median(a, axis=None, out=None, overwrite_input: bool = False, keepdims: bool = False):
