@@ -465,9 +465,10 @@ around = round
 
 
 def rint(x, /):
-    """As jnp.rint: round half to even; integers become floats (jax's inexact dtype)."""
+    """As jnp.rint: round half to even; integers become the default float (as jnp.rint,
+    also under x64)."""
     if _is_int_or_bool(x):
-        return P.convert_element_type(x, canonical_dtype(to_inexact_dtype(dtype_of(x))))
+        return P.convert_element_type(x, _default_float())
     return P.round(x, _NEAREST_EVEN)
 
 

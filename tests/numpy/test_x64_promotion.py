@@ -1,0 +1,37 @@
+"""jax.numpy's inexact promotion under x64: integer/bool values up to 32 bits
+compute in float32, 64-bit ones in float64 (jax's ``to_inexact_dtype``); bool
+becomes int32 in numeric ops. Dtypes eager and under jit, against jax.numpy."""
+import jax
+import jax.numpy as jnp
+import pytest
+
+import primitives.numpy as fnp
+from transforms import jit
+
+UNARY = ["mean", "var", "std", "sin", "sqrt", "exp", "log1p", "cbrt", "deg2rad", "sinc",
+         "median", "nanmean", "average", "rint"]
+BINARY = ["true_divide", "divide", "arctan2", "hypot", "logaddexp", "float_power", "heaviside",
+          "fmod", "power"]
+
+
+@pytest.fixture
+def x64():
+    jax.config.update("jax_enable_x64", True)
+    yield
+    jax.config.update("jax_enable_x64", False)
+
+
+def test_int_and_bool_promotion_matches_jax_under_x64(x64):
+    inputs = [jnp.arange(4, dtype=jnp.int32), jnp.arange(4, dtype=jnp.int64),
+              jnp.arange(4, dtype=jnp.uint8), jnp.asarray([True, False, True, True])]
+    for x in inputs:
+        for name in UNARY + BINARY:
+            args = (x, x) if name in BINARY else (x,)
+            want = getattr(jnp, name)(*args).dtype
+            ours, ours_jit = getattr(fnp, name)(*args).dtype, jit(getattr(fnp, name))(*args).dtype
+            assert ours == ours_jit == want, (name, x.dtype, ours, ours_jit, want)
+    # a Python int is a weak int64 under x64: its inexact type is float64
+    assert fnp.true_divide(3, 2).dtype == jnp.true_divide(3, 2).dtype
+    # quantile computes in a's dtype whatever q's
+    a = jnp.arange(5.0, dtype=jnp.bfloat16)
+    assert fnp.quantile(a, jnp.asarray([0.2, 0.7])).dtype == jnp.quantile(a, jnp.asarray([0.2, 0.7])).dtype
