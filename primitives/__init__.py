@@ -22,3 +22,7 @@ _register({k: globals()[k] for k in ("transpose", "broadcast_in_dim", "reshape",
 
 from primitives import jax_rules  # noqa: E402,F401  (registers fx.from_jax's conversions)
 from primitives.shard_map import shard_map_p  # noqa: E402,F401  (the shard_map primitive)
+from primitives import special as _special  # noqa: E402  (lgamma, igamma, betainc, ...)
+globals().update({k: getattr(_special, k) for k in _special.__all__})
+from primitives import linalg_decompositions as _linalg_dec  # noqa: E402  (issue 13: lax.linalg)
+globals().update({k: getattr(_linalg_dec, k) for k in _linalg_dec.__all__})

@@ -11,8 +11,9 @@ Example::
     >>> import primitives.nn as fnn, primitives.random as frandom
     >>> w = fnn.initializers.glorot_normal()(frandom.PRNGKey(0), (64, 32))
 
-Not yet: ``orthogonal`` and ``delta_orthogonal`` (they need a QR
-decomposition, which fxjax does not have yet) and complex dtypes.
+``orthogonal`` and ``delta_orthogonal`` draw a normal matrix and take its QR
+decomposition with the sign fix of ``jax.random.orthogonal`` (the same bits
+as JAX for the same key). Not yet: complex dtypes.
 
 References:
     Glorot & Bengio (2010); He et al. (2015); LeCun et al. (1998); JAX's
@@ -34,7 +35,7 @@ from primitives.prng import shape_tuple
 __all__ = ["Initializer", "zeros", "ones", "constant", "uniform", "normal", "truncated_normal",
            "variance_scaling", "glorot_uniform", "glorot_normal", "xavier_uniform",
            "xavier_normal", "lecun_uniform", "lecun_normal", "he_uniform", "he_normal",
-           "kaiming_uniform", "kaiming_normal"]
+           "kaiming_uniform", "kaiming_normal", "orthogonal", "delta_orthogonal"]
 
 Initializer = Callable[..., object]
 """``init(key, shape, dtype=None) -> array``."""
@@ -163,3 +164,57 @@ he_uniform = kaiming_uniform = _named(2.0, "fan_in", "uniform",
                                       "He / Kaiming uniform: variance 2 / fan_in.")
 he_normal = kaiming_normal = _named(2.0, "fan_in", "truncated_normal",
                                     "He / Kaiming (truncated) normal.")
+
+
+def _random_orthogonal(key, n: int, m: int, dtype):
+    """``jax.random.orthogonal(key, n, (), dtype, m)``: QR of a normal draw, signs fixed."""
+    z = frandom.normal(key, (max(n, m), min(n, m)), dtype)
+    q, r = fnp.linalg.qr(z)
+    x = q * fnp.expand_dims(fnp.sign(fnp.linalg.diagonal(r)), -2)
+    return fnp.matrix_transpose(x) if n < m else x
+
+
+def orthogonal(scale=1.0, column_axis: int = -1, dtype=None) -> Initializer:
+    """A uniformly random orthogonal matrix (rows or columns orthonormal) times ``scale``.
+
+    Args:
+      scale: the multiplier.
+      column_axis: the axis of the columns; the other axes are flattened into rows.
+      dtype: the default dtype.
+
+    References:
+        Saxe et al., "Exact solutions to the nonlinear dynamics of learning in
+        deep linear neural networks" (2014).
+    """
+    def init(key, shape, dtype=dtype):
+        shape, dtype = shape_tuple(shape), _real("orthogonal", dtype)
+        if len(shape) < 2:
+            raise ValueError("orthogonal initializer requires at least a 2D shape")
+        if any(d == 0 for d in shape):
+            return fnp.zeros(shape, dtype)
+        n_cols = shape[column_axis]
+        n_rows = math.prod(shape) // n_cols
+        q = _random_orthogonal(key, n_rows, n_cols, dtype)
+        q = fnp.reshape(q, tuple(np.delete(shape, column_axis)) + (n_cols,))
+        q = fnp.moveaxis(q, -1, column_axis)
+        return fnp.asarray(scale, dtype) * q
+    return init
+
+
+def delta_orthogonal(scale=1.0, column_axis: int = -1, dtype=None) -> Initializer:
+    """Delta-orthogonal kernels for 1-3 d convolutions: an orthogonal matrix at
+    the spatial centre, zeros elsewhere (shape 3-d, 4-d or 5-d, ``fan_in <= fan_out``).
+
+    References:
+        Xiao et al., "Dynamical isometry and a mean field theory of CNNs" (2018).
+    """
+    def init(key, shape, dtype=dtype):
+        shape, dtype = shape_tuple(shape), _real("delta_orthogonal", dtype)
+        if len(shape) not in (3, 4, 5):
+            raise ValueError("Delta orthogonal initializer requires a 3D, 4D or 5D shape.")
+        if shape[-1] < shape[-2]:
+            raise ValueError("`fan_in` must be less or equal than `fan_out`. ")
+        ortho = orthogonal(scale=scale, column_axis=column_axis, dtype=dtype)(key, shape[-2:])
+        centre = tuple((k - 1) // 2 for k in shape[:-2])
+        return fnp.zeros(shape, dtype).at[centre].set(ortho)
+    return init

@@ -1,5 +1,9 @@
 """Every notebook in notebooks/ runs top to bottom in a fresh kernel (its own
-checks at the end: accuracy, equality with JAX, epsilon)."""
+checks at the end: accuracy, equality with JAX or with the one-device
+computation, epsilon). Each kernel is its own process: 04_sharding starts its
+8 simulated CPU devices itself (XLA_FLAGS in its first cell, before jax), so
+this process's devices do not matter. Every ``notebooks/NN_*.py`` is collected
+(notebooks/_run.py's ``notebooks()``); each runs in ~20-45 s on 2 cores."""
 import importlib.util
 import os
 

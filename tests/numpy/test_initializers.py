@@ -6,6 +6,7 @@ import pytest
 import primitives.nn as fnn
 import primitives.random as frandom
 from fx.errors import FxTypeError
+from transforms import jit
 
 BUILDERS = [
     ("normal", lambda m: m.normal(0.5)), ("uniform", lambda m: m.uniform(2.0)),
@@ -47,3 +48,30 @@ def test_bad_input_as_jax():
         fnn.initializers.variance_scaling(1.0, "fan_wrong", "normal")(frandom.PRNGKey(0), (3, 3))
     with pytest.raises(FxTypeError, match="real floating"):
         fnn.initializers.normal()(frandom.PRNGKey(0), (3,), np.int32)
+
+
+def test_orthogonal_bits_equal_jax():
+    """orthogonal / delta_orthogonal: the same normal draw, QR and sign fix as JAX
+    (both sides jitted: one compile per case instead of one per op)."""
+    key = jax.random.PRNGKey(7)
+    for name, kw, shapes in [
+        ("orthogonal", {}, [(4, 3), (2, 3, 5)]),
+        ("orthogonal", dict(scale=2.0, column_axis=0), [(5, 2, 3)]),
+        ("delta_orthogonal", {}, [(3, 2, 3, 4)]),
+        ("delta_orthogonal", dict(scale=0.5, column_axis=-2), [(3, 4, 4)]),
+    ]:
+        for shape in shapes:
+            for dtype in (None,):
+                ours = jit(lambda k: getattr(fnn.initializers, name)(**kw)(k, shape, dtype))(
+                    frandom.PRNGKey(7))
+                theirs = jax.jit(lambda k: getattr(jax.nn.initializers, name)(**kw)(
+                    k, shape, dtype))(key)
+                assert ours.dtype == theirs.dtype, (name, shape, dtype)
+                np.testing.assert_array_equal(np.asarray(ours), np.asarray(theirs),
+                                              err_msg=f"{name} {kw} {shape} {dtype}")
+    with pytest.raises(ValueError, match="at least a 2D shape"):
+        fnn.initializers.orthogonal()(frandom.PRNGKey(0), (3,))
+    with pytest.raises(ValueError, match="3D, 4D or 5D"):
+        fnn.initializers.delta_orthogonal()(frandom.PRNGKey(0), (3, 3))
+    with pytest.raises(ValueError, match="fan_in"):
+        fnn.initializers.delta_orthogonal()(frandom.PRNGKey(0), (3, 4, 3))

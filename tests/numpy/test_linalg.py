@@ -128,8 +128,8 @@ def test_norm():
     inputs = [A3, A34, A234, I23, H34, arr(())]
     cases = [((lambda kw: lambda m, x: m.linalg.norm(x, **kw))(kw), (x,))
              for x in inputs for kw in NORM_KW
-             if not (x.ndim == 2 and kw == dict(ord=2))  # matrix 2-norm: needs an SVD
-             and not (x.ndim == 1 and np.ndim(kw.get("axis")) == 1)]  # jnp: no repeat check
+             if not (x.ndim == 1 and np.ndim(kw.get("axis")) == 1)  # jnp: no repeat check
+             and not (x.dtype == BF16 and kw == dict(ord=2))]  # LAPACK: no bf16 SVD (nor in jax)
     cases += [((lambda kw: lambda m, x: m.linalg.vector_norm(x, **kw))(kw), (x,))
               for x in (A3, A234) for kw in (dict(), dict(ord=1, axis=1), dict(keepdims=True))]
     cases += [((lambda kw: lambda m, x: m.linalg.matrix_norm(x, **kw))(kw), (x,))
@@ -194,8 +194,6 @@ def test_error_tensordot_axes():
 
 
 def test_error_norm():
-    with pytest.raises(NotImplementedError, match="SVD"):
-        fnp.linalg.norm(A34, ord=2)
     with pytest.raises(ValueError, match="Improper number of axes"):
         fnp.linalg.norm(A234, ord=1)
     with pytest.raises(ValueError, match="Invalid order 'inf' for vector norm"):
