@@ -42,6 +42,7 @@ from fx.batching import bdim_at_front
 from fx.core import Primitive, Trace, Tracer, full_lower, full_raise, get_aval, new_main, structural
 from fx.dtypes import is_float
 from fx.interpreter import Interpreter, equation_error, rule_error
+from fx.source_info import current_source
 from fx.ir import ClosedGraph, Graph, ShapedArray, Var
 from fx.passes.dce import dce
 from fx.tracing import trace_to_graph
@@ -317,23 +318,29 @@ def backward_pass(graph: Graph, consts: Sequence[Any], linear_in: Sequence[bool]
     for v, ct in zip(graph.out_vars, cts_out):
         write_ct(v, ct)
 
-    for eqn in reversed(lin_eqns):
-        cts = [ct_env.pop(id(v), None) for v in eqn.outputs]
-        if all(c is None for c in cts):
-            continue
-        invals = [UndefinedPrimal(x.aval) if type(x) is Var and id(x) in linear else read(x)
-                  for x in eqn.inputs]
-        try:
-            rule = eqn.primitive.rule("transpose")
-            if eqn.primitive.multiple_results:
-                cts = [Zero(v.aval) if c is None else c for v, c in zip(eqn.outputs, cts)]
-                cts_in = rule(cts, *invals, **eqn.params)
-            else:
-                cts_in = rule(cts[0], *invals, **eqn.params)
-        except Exception as e:
-            raise equation_error(e, eqn, "transposing") from e.__cause__
-        for x, ct in zip(eqn.inputs, cts_in):
-            write_ct(x, ct)
+    outer = current_source.info
+    try:
+        for eqn in reversed(lin_eqns):
+            cts = [ct_env.pop(id(v), None) for v in eqn.outputs]
+            if all(c is None for c in cts):
+                continue
+            invals = [UndefinedPrimal(x.aval) if type(x) is Var and id(x) in linear else read(x)
+                      for x in eqn.inputs]
+            # the backward ops report the line of the forward op they transpose (as JAX)
+            current_source.info = eqn.source_info or outer
+            try:
+                rule = eqn.primitive.rule("transpose")
+                if eqn.primitive.multiple_results:
+                    cts = [Zero(v.aval) if c is None else c for v, c in zip(eqn.outputs, cts)]
+                    cts_in = rule(cts, *invals, **eqn.params)
+                else:
+                    cts_in = rule(cts[0], *invals, **eqn.params)
+            except Exception as e:
+                raise equation_error(e, eqn, "transposing") from e.__cause__
+            for x, ct in zip(eqn.inputs, cts_in):
+                write_ct(x, ct)
+    finally:
+        current_source.info = outer
 
     result = []
     for v, is_lin in zip(graph.in_vars[n_const:], linear_in):

@@ -17,6 +17,7 @@ References:
 from __future__ import annotations
 
 import functools
+import itertools
 from typing import Callable, Sequence
 
 import jax
@@ -34,11 +35,7 @@ from transforms.shard_map import shard_map_flat
 __all__ = ["pmap"]
 
 
-class _AnonymousAxis:
-    """The axis name of a pmap given no axis_name (unique, not user-visible)."""
-
-    def __repr__(self):
-        return "<pmap axis>"
+_anonymous_axes = itertools.count()
 
 
 def _is_ax(x) -> bool:
@@ -93,7 +90,8 @@ def pmap(fun: Callable, axis_name=None, *, in_axes=0, out_axes=0,
     del backend
     static = (static_broadcasted_argnums,) if isinstance(static_broadcasted_argnums, int) \
         else tuple(static_broadcasted_argnums)
-    name = axis_name if axis_name is not None else _AnonymousAxis()
+    # jax's meshes need string axis names: a unique one no user code can name
+    name = axis_name if axis_name is not None else f"<pmap axis {next(_anonymous_axes)}>"
 
     def mapped(*args):
         dyn_pos = [i for i in range(len(args)) if i not in static]

@@ -6,6 +6,7 @@ all in ONE subprocess (``shard_map_checks.py``, which reports each failure
 with its traceback). The tests below it run in-process on a 1-device mesh.
 """
 import os
+import socket
 import subprocess
 import sys
 
@@ -56,10 +57,15 @@ def test_check_vma_error_names_axis_and_shape():
     assert_trees_close(g(np.ones((4, 3), np.float32)), np.full((4, 3), 2.0, np.float32))
 
 
+def test_pmap_without_axis_name_on_one_device():
+    x = np.arange(6, dtype=np.float32).reshape(1, 2, 3)
+    assert_trees_close(T.pmap(lambda v: fnp.sin(v) * 2.0)(x), jax.pmap(lambda v: jnp.sin(v) * 2.0)(x),
+                       rtol=1e-6)
+
+
 def test_multihost_two_processes():
     """2 processes x 4 CPU devices joined by jax.distributed on 127.0.0.1: the
     data-parallel step equals the one-device step."""
-    import socket
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = str(s.getsockname()[1])

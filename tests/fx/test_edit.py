@@ -7,13 +7,16 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from jax.sharding import Mesh, PartitionSpec as PS
 
 import fx
 import primitives as P
 import primitives.control_flow as cf
 import primitives.numpy as fnp
+import optim.dp as dp
+from fx.passes import rewrite
 from oracle import assert_trees_close
-from transforms import grad, jit, vmap
+from transforms import grad, jit, shard_map, vmap
 
 X = np.linspace(-1.0, 1.0, 6, dtype=np.float32).reshape(2, 3)
 
@@ -245,12 +248,6 @@ def test_jit_passes():
 
 
 def test_edited_graphs_in_shard_map_and_dp_clipping():
-    from jax.sharding import Mesh, PartitionSpec as PS
-
-    import optim.dp as dp
-    from fx.passes import rewrite
-    from transforms import shard_map
-
     # shard_map of an edited graph (a one-device mesh: the graph's shapes are per shard)
     g = fx.make_graph(model)(X)
     g_cos = rewrite(g, lambda a: fnp.sin(a), lambda a: fnp.cos(a))[0]

@@ -3,6 +3,7 @@ equation (as the IR prints it) and the user's file:line, and keeps the
 error's class."""
 from __future__ import annotations
 
+import inspect
 import re
 
 import numpy as np
@@ -11,6 +12,7 @@ from jax import lax
 
 import fx
 import primitives as P
+import primitives.numpy as fnp
 from fx.core import Primitive
 from transforms import grad, jit, linear_transpose, vmap
 
@@ -82,3 +84,16 @@ def test_evaluating_an_edited_graph():
 def test_typed_errors_keep_their_class_and_message_start():
     with pytest.raises(fx.ShapeError, match=r"^add got incompatible shapes"):
         jit(lambda x, y: P.add(x, y))(np.ones(3, np.float32), np.ones(4, np.float32))
+
+
+def test_backward_equations_report_the_forward_line():
+    """As JAX: the ops of the backward pass carry the line of the forward op they
+    transpose, not the line that called grad."""
+    def loss(w, x):
+        h = fnp.tanh(x @ w)
+        return fnp.sum(h * h)
+    first = inspect.getsourcelines(loss)[1]
+    w, x = np.ones((4, 3), np.float32), np.ones((2, 4), np.float32)
+    graph = fx.make_graph(grad(loss))(w, x)
+    lines = {e.source_info.line for e in graph.graph.equations}
+    assert lines == {first + 1, first + 2}, lines
