@@ -76,7 +76,9 @@ class Jitted:
         dyn_kwargs = {k: v for k, v in kwargs.items() if k not in self._static_argnames}
         dyn = [a for i, a in enumerate(args) if i not in self._static_argnums]
         leaves, tree = tree_util.tree_flatten((dyn, dyn_kwargs))
-        key = (tree, tuple(get_aval(x) for x in leaves), statics, static_kw)
+        # x64 too: Python scalars in the function trace to other dtypes with it (as jax.jit)
+        key = (tree, tuple(get_aval(x) for x in leaves), statics, static_kw,
+               bool(jax.config.jax_enable_x64))
         try:
             with self._lock:
                 hit = self._graphs.get(key)

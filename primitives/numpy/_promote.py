@@ -48,7 +48,9 @@ class _WeakProxy:
 
 
 @lru_cache(maxsize=4096)
-def _result(sigs):
+def _result(sigs, x64: bool):
+    """(x64 is part of the key: jax canonicalizes Python scalars by it.)"""
+    del x64
     args = []
     for s in sigs:
         if isinstance(s, tuple):
@@ -62,11 +64,11 @@ def _result(sigs):
 
 def result_type_of(*args):
     """(dtype, weak_type) jax.numpy would give ``args`` combined."""
-    return _result(tuple(_sig(a) for a in args))
+    return _result(tuple(_sig(a) for a in args), bool(jax.config.jax_enable_x64))
 
 
 def dtype_of(x) -> np.dtype:
-    return _result((_sig(x),))[0]
+    return _result((_sig(x),), bool(jax.config.jax_enable_x64))[0]
 
 
 _KIND_PY = {"b": bool, "i": int, "u": int, "f": float, "c": complex}
@@ -89,7 +91,7 @@ def promote(*args):
     except AttributeError:
         pass
     sigs = tuple(_sig(a) for a in args)
-    dtype, weak = _result(sigs)
+    dtype, weak = _result(sigs, bool(jax.config.jax_enable_x64))
     out = []
     for a, s in zip(args, sigs):
         if not isinstance(s, tuple):  # Python scalar
@@ -133,5 +135,5 @@ def result_type(*args, return_weak_type_flag: bool = False):
     included) and Python scalars (weakly typed)."""
     if not args:
         raise ValueError("at least one array or dtype is required (as jnp.result_type).")
-    dt, weak = _result(tuple(_dtype_like_sig(a) for a in args))
+    dt, weak = _result(tuple(_dtype_like_sig(a) for a in args), bool(jax.config.jax_enable_x64))
     return (dt, weak) if return_weak_type_flag else dt

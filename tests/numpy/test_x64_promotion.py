@@ -35,3 +35,19 @@ def test_int_and_bool_promotion_matches_jax_under_x64(x64):
     # quantile computes in a's dtype whatever q's
     a = jnp.arange(5.0, dtype=jnp.bfloat16)
     assert fnp.quantile(a, jnp.asarray([0.2, 0.7])).dtype == jnp.quantile(a, jnp.asarray([0.2, 0.7])).dtype
+
+
+def test_switching_x64_does_not_reuse_promotions_or_graphs():
+    """The promotion cache and jit's graph cache are keyed by x64 (as jax.jit)."""
+    f = jit(lambda c: c / 10 + 0.5)
+    c = jnp.asarray(3, jnp.int32)
+    before = (fnp.true_divide(c, 10).dtype, f(c).dtype)
+    jax.config.update("jax_enable_x64", True)
+    try:
+        under = (fnp.true_divide(3, 2).dtype, f(jnp.asarray(3, jnp.int64)).dtype, f(c).dtype)
+        want = (jnp.true_divide(3, 2).dtype, (jnp.asarray(3, jnp.int64) / 10 + 0.5).dtype,
+                (c / 10 + 0.5).dtype)
+    finally:
+        jax.config.update("jax_enable_x64", False)
+    assert under == want
+    assert (fnp.true_divide(c, 10).dtype, f(c).dtype) == before == (jnp.float32, jnp.float32)
