@@ -41,7 +41,8 @@ def x64():
 
 
 def _tree(seed):
-    return {"a": make_params(np.float64, seed, SMALL), "b": make_params(np.float64, seed + 1, SMALL)}
+    return {"a": make_params(np.float64, seed, SMALL),
+            "b": make_params(np.float64, seed + 1, SMALL)}
 
 
 def _run(tx, apply, params):
@@ -73,17 +74,18 @@ def test_meta_gradients_of_a_population_and_chains(name, make, x64):
     loss = _final_loss(ours)
     grads = vmap(grad(loss))(population)
     direction = _tree(5)
+    smooth = []
     for i, p0 in enumerate(members):
         g_i = tree_util.tree_map(lambda g: g[i], grads)
-        fd = (float(loss(_axpy(H, direction, p0))) - float(loss(_axpy(-H, direction, p0)))) / (2 * H)
-        got = _dot(g_i, direction)
-        if abs(got - fd) <= 1e-6 * max(abs(fd), 1.0):
-            continue
-        want = jax.grad(_final_loss(theirs, optax.apply_updates))(p0)  # not smooth here
-        for (path, g), w in zip(tree_util.tree_flatten_with_path(g_i)[0],
+        fd = (float(loss(_axpy(H, direction, p0)))
+              - float(loss(_axpy(-H, direction, p0)))) / (2 * H)
+        smooth.append(abs(_dot(g_i, direction) - fd) <= 1e-6 * max(abs(fd), 1.0))
+    if not all(smooth):  # not smooth at this scale: jax's transforms of optax are the oracle
+        want = jax.jit(jax.vmap(jax.grad(_final_loss(theirs, optax.apply_updates))))(population)
+        for (path, g), w in zip(tree_util.tree_flatten_with_path(grads)[0],
                                 tree_util.tree_leaves(want)):
             assert rel_err(g, w) <= 1e-10, \
-                f"{name}: member {i}: grad{tree_util.keystr(path)} differs from jax.grad of optax's"
+                f"{name}: grad{tree_util.keystr(path)} differs from jax.vmap(jax.grad) of optax's"
 
     p0 = members[0]
     want = _run(theirs, optax.apply_updates, p0)
