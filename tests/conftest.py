@@ -36,6 +36,13 @@ def pytest_addoption(parser):
 
 
 @pytest.fixture
+def x64():
+    """Run this test with ``jax_enable_x64`` on (restored after)."""
+    with jax.enable_x64(True):
+        yield
+
+
+@pytest.fixture
 def xla_optimized():
     """Compile this test's programs with XLA's optimizations on (for comparisons
     whose tolerance was set against optimized programs)."""

@@ -71,10 +71,6 @@ def test_jvp_same_as_jax():
                              rtol=1e-4, atol=1e-5, eager_every=4)
 
 
-@pytest.fixture
-def x64():
-    with jax.enable_x64(True):
-        yield
 
 
 def test_finite_differences_orders_1_and_2(x64):

@@ -3,7 +3,6 @@ compute in float32, 64-bit ones in float64 (jax's ``to_inexact_dtype``); bool
 becomes int32 in numeric ops. Dtypes eager and under jit, against jax.numpy."""
 import jax
 import jax.numpy as jnp
-import pytest
 
 import primitives.numpy as fnp
 from transforms import jit
@@ -14,11 +13,6 @@ BINARY = ["true_divide", "divide", "arctan2", "hypot", "logaddexp", "float_power
           "fmod", "power"]
 
 
-@pytest.fixture
-def x64():
-    jax.config.update("jax_enable_x64", True)
-    yield
-    jax.config.update("jax_enable_x64", False)
 
 
 def test_int_and_bool_promotion_matches_jax_under_x64(x64):

@@ -33,11 +33,6 @@ STEPS = 2
 H = 1e-6
 
 
-@pytest.fixture
-def x64():
-    jax.config.update("jax_enable_x64", True)
-    yield
-    jax.config.update("jax_enable_x64", False)
 
 
 def _tree(seed):

@@ -12,7 +12,6 @@ scalar leaves, in one compiled step per library:
 """
 from __future__ import annotations
 
-import jax
 import jax.numpy as jnp
 import pytest
 
@@ -25,11 +24,6 @@ def _tree(dtype_a, dtype_b):
     return {"a": make_params(dtype_a, 0), "b": make_params(dtype_b, 1)}
 
 
-@pytest.fixture
-def x64():
-    jax.config.update("jax_enable_x64", True)
-    yield
-    jax.config.update("jax_enable_x64", False)
 
 
 @pytest.mark.parametrize("name,make", ROWS, ids=[r[0] for r in ROWS])

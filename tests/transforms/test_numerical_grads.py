@@ -79,10 +79,6 @@ def _args(gens, shape, seed):
     return [np.asarray(g(rng, shape), np.float64) for g in gens]
 
 
-@pytest.fixture
-def x64():
-    with jax.enable_x64(True):
-        yield
 
 
 def _last(x):
