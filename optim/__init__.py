@@ -107,6 +107,12 @@ from optim.monitoring import SnapshotState, snapshot, MonitorState, monitor, mea
 from optim.gradient_scaling import scale_gradient
 from optim.state_aliases import (AddDecayedWeightsState, ScaleState, ScaleByTrustRatioState,
                                  MultiTransformState)
+from optim import contrib
+from optim.contrib import (ScheduleFreeState, schedule_free_eval_params, schedule_free,
+                           schedule_free_sgd, schedule_free_adamw, ProdigyState, prodigy,
+                           DAdaptAdamWState, dadapt_adamw, HutchinsonState,
+                           hutchinson_estimator_diag_hessian, SophiaState, scale_by_sophia,
+                           sophia)
 
 __all__ = [
     # errors
@@ -178,5 +184,10 @@ __all__ = [
     "ScaleByAdanState", "scale_by_adan", "adan", "signum", "SnapshotState", "snapshot",
     "MonitorState", "monitor", "measure_with_ema", "scale_gradient", "AddDecayedWeightsState",
     "ScaleState", "ScaleByTrustRatioState", "MultiTransformState",
+    # optax.contrib (also under optim.contrib)
+    "contrib", "ScheduleFreeState", "schedule_free_eval_params", "schedule_free",
+    "schedule_free_sgd", "schedule_free_adamw", "ProdigyState", "prodigy", "DAdaptAdamWState",
+    "dadapt_adamw", "HutchinsonState", "hutchinson_estimator_diag_hessian", "SophiaState",
+    "scale_by_sophia", "sophia",
 ]
 from optim import dp

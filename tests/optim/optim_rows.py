@@ -160,4 +160,19 @@ ROWS = [
         o.snapshot("norm", o.tree.norm),
         o.monitor({"norm": o.tree.norm, "ema": o.measure_with_ema(o.tree.norm, 0.9)}),
         o.sgd(1e-2)))),
+    # optax.contrib's schedule-free and learning-rate-free optimizers
+    ("schedule_free_adamw", _both(lambda o: o.contrib.schedule_free_adamw(
+        1e-2, warmup_steps=3, weight_decay=1e-2))),
+    ("schedule_free_sgd", _both(lambda o: o.contrib.schedule_free_sgd(
+        1e-2, warmup_steps=3, weight_decay=1e-2))),
+    ("schedule_free_adam", _both(lambda o: o.contrib.schedule_free(
+        o.adam(1e-2, b1=0.0), 1e-2, b1=0.95))),
+    ("prodigy", _both(lambda o: o.contrib.prodigy(1e-1))),
+    ("prodigy_safeguard_wd", _both(lambda o: o.contrib.prodigy(
+        o.linear_schedule(1.0, 0.1, 50), weight_decay=1e-2, safeguard_warmup=True))),
+    ("dadapt_adamw", _both(lambda o: o.contrib.dadapt_adamw(1e-1, weight_decay=1e-2))),
+    # Hutchinson's jvp needs one dtype (the f32 case mixes in bf16): a squared-gradient
+    # Hessian estimate here, Hutchinson's in tests/optim/test_optim_contrib.py
+    ("sophia", _both(lambda o: o.contrib.sophia(1e-2, update_interval=3, hessian_diagonal_fn=(
+        o.stateless(lambda g, p: jax.tree.map(lambda x: x * x, g)))))),
 ]
