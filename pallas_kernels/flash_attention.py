@@ -650,7 +650,34 @@ def flash_attention(q, k, v, *, bias=None, mask=None, segment_ids=None, causal: 
                   has_bias=bias is not None, has_mask=mask is not None,
                   has_segments=segs is not None, num_warps=blocks.num_warps,
                   num_stages=blocks.num_stages)
-    return _attention(cfg, q, k, v, tuple(e for e in extras if e is not None))
+    out = _attention(cfg, q, k, v, tuple(e for e in extras if e is not None))
+    if causal and (mask is not None or segs is not None):
+        out = _uniform_where_dead(out, v, _dead_causal_rows(t, s, mask, segs))
+    return out
+
+
+def _dead_causal_rows(t: int, s: int, mask, segs):
+    """``[1 or B, T, 1 or N, 1]`` bool: the query rows that causal masking, the mask
+    and the segment ids leave without any key. The kernel skips the key blocks
+    above the diagonal, so such a row averages the values of the visited blocks
+    only; jax.nn.dot_product_attention gives every key the same masked logit, so
+    the row is the mean of ALL the values."""
+    keep = fnp.tril(fnp.ones((t, s), bool))[None, None]
+    if mask is not None:
+        keep = fnp.logical_and(keep, mask)
+    if segs is not None:
+        q_seg, kv_seg = segs
+        keep = fnp.logical_and(keep, (q_seg[:, :, None] == kv_seg[:, None, :])[:, None])
+    return fnp.logical_not(fnp.any(keep, axis=-1)).transpose(0, 2, 1)[..., None]
+
+
+def _uniform_where_dead(out, v, dead):
+    """JAX's value for rows without keys: the mean of every value row (per kv head,
+    repeated over the query heads of its group)."""
+    n, kv_heads = out.shape[2], v.shape[2]
+    mean_v = fnp.mean(v.astype(np.float32), axis=1, keepdims=True)      # [B, 1, K, D]
+    mean_v = fnp.repeat(mean_v, n // kv_heads, axis=2).astype(out.dtype)
+    return fnp.where(dead, mean_v, out)
 
 
 def _segments(segment_ids):

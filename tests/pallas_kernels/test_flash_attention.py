@@ -53,6 +53,9 @@ BIAS = _a(1, 4, 12, 20)
 MASK = jnp.asarray(_rng.random((2, 1, 12, 20)) > 0.3).at[..., 0].set(True)
 SEG = jnp.asarray(np.sort(_rng.integers(0, 3, (2, 20)), axis=1), jnp.int32)
 SEG_MASK = SEG[:, None, :, None] == SEG[:, None, None, :]
+# query rows 10 and 17 see no key at all: jax.nn gives them the mean of every value
+# row, where a kernel that skips the blocks above the diagonal would average fewer
+DEAD_MASK = jnp.asarray(_rng.random((2, 4, 20, 20)) > 0.3).at[:, :, jnp.array([10, 17])].set(False)
 
 CASES = {  # name: (ours, jax.nn's, args)
     "gqa_pad_bias_mask": (
@@ -65,6 +68,11 @@ CASES = {  # name: (ours, jax.nn's, args)
         lambda q, k, v: jax.nn.dot_product_attention(q, k, v, mask=SEG_MASK, is_causal=True,
                                                      scale=0.3),
         (QS, K, V)),
+    "causal_rows_without_keys_gqa_bias": (
+        lambda q, k, v, b: flash_attention(q, k, v, bias=b, mask=DEAD_MASK, causal=True, **BLK),
+        lambda q, k, v, b: jax.nn.dot_product_attention(q, k, v, bias=b, mask=DEAD_MASK,
+                                                        is_causal=True),
+        (QS, K, V, _a(1, 4, 20, 20))),
     "bf16_causal_gqa": (
         lambda q, k, v: flash_attention(q, k, v, causal=True, block_q=8, block_k=16),
         lambda q, k, v: jax.nn.dot_product_attention(q, k, v, is_causal=True),
