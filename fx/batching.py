@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+import threading
 from functools import partial
 from typing import Callable, Sequence
 
@@ -40,7 +41,18 @@ from fx.tracing import make_graph, trace_to_graph
 __all__ = ["BatchTrace", "BatchTracer", "vmap_flat", "moveaxis", "broadcast_batch",
            "bdim_at_front", "batch_size", "defbroadcasting", "broadcasting_batch",
            "body_axis_names", "def_body_batch", "named_axis", "batch_body", "batch_graph",
-           "batched_aval"]
+           "batched_aval", "current_spmd_axis_name"]
+
+_spmd = threading.local()
+_INHERIT = object()
+
+
+def current_spmd_axis_name():
+    """The ``spmd_axis_name`` of the vmap whose batch rule is running (None when
+    that vmap has none): the mesh axis (or tuple of axes) its batch dimension is
+    sharded over. Read by the batch rules that place values (with_sharding_constraint,
+    shard_map), as in JAX."""
+    return getattr(_spmd, "name", None)
 
 
 class BatchTracer(Tracer):
@@ -66,7 +78,7 @@ class BatchTracer(Tracer):
 
 
 class BatchTrace(Trace):
-    """global_data of the main: (axis_name, axis_size)."""
+    """global_data of the main: (axis_name, axis_size, spmd_axis_name)."""
     __slots__ = ()
 
     def pure(self, val):
@@ -82,9 +94,10 @@ class BatchTrace(Trace):
             if primitive.multiple_results:
                 return [BatchTracer(self, o, None) for o in out]
             return BatchTracer(self, out, None)
+        axis_name, axis_size, spmd = self.main.global_data
+        outer, _spmd.name = current_spmd_axis_name(), spmd
         try:
             if primitive.axis_batch is not None:
-                axis_name, axis_size = self.main.global_data
                 out, out_bdim = primitive.axis_batch(vals, bdims, axis_name=axis_name,
                                                      axis_size=axis_size, **params)
             else:
@@ -92,6 +105,8 @@ class BatchTrace(Trace):
         except Exception as e:
             raise rule_error(e, primitive, [t.aval for t in tracers], params,
                              "batching (vmap rule)") from e.__cause__
+        finally:
+            _spmd.name = outer
         if primitive.multiple_results:
             return [BatchTracer(self, o, d) for o, d in zip(out, out_bdim)]
         return BatchTracer(self, out, out_bdim)
@@ -231,7 +246,7 @@ def def_body_batch(prim: Primitive, rule: Callable) -> None:
 
 # --- batching functions and graphs -------------------------------------------------------
 def vmap_flat(fun: Callable, args, in_dims, out_dims, axis_size: int, axis_name=None,
-              out_paths=None):
+              out_paths=None, spmd_axis_name=_INHERIT):
     """vmap on flat lists.
 
     Args:
@@ -242,11 +257,16 @@ def vmap_flat(fun: Callable, args, in_dims, out_dims, axis_size: int, axis_name=
       axis_size: the mapped size.
       axis_name: bound in ``fx.axis_env`` while ``fun`` runs (None: unnamed).
       out_paths: optional callable giving the outputs' names for error messages.
+      spmd_axis_name: the mesh axis the batch dimension is sharded over (None: not
+        sharded); by default that of the batch rule running (a higher-order
+        primitive batching its body over the same axis).
 
     Returns:
       The flat list of batched outputs.
     """
-    with new_main(BatchTrace, (axis_name, axis_size)) as main:
+    if spmd_axis_name is _INHERIT:
+        spmd_axis_name = current_spmd_axis_name()
+    with new_main(BatchTrace, (axis_name, axis_size, spmd_axis_name)) as main:
         trace = main.trace
         in_tracers = [BatchTracer(trace, a, d) if d is not None else a
                       for a, d in zip(args, in_dims)]
@@ -293,9 +313,11 @@ def batch_body(call: ClosedGraph, args, bdims, size: int, axis_name=None):
 
 
 def batch_graph(graph: Graph, in_batched: Sequence[bool], size: int,
-                force_out: Sequence[bool], axis_name=None) -> tuple[Graph, list, list]:
+                force_out: Sequence[bool], axis_name=None,
+                spmd_axis_name=_INHERIT) -> tuple[Graph, list, list]:
     """vmap ``graph`` over a leading axis of size ``size`` of the batched inputs
-    (named ``axis_name`` for the collectives inside, when given).
+    (named ``axis_name`` for the collectives inside, when given; ``spmd_axis_name``
+    as ``vmap_flat``'s).
 
     Returns:
       ``(batched, consts, out_batched)``: batched outputs have the batch axis in
@@ -303,9 +325,11 @@ def batch_graph(graph: Graph, in_batched: Sequence[bool], size: int,
       on a batched input.
     """
     box = []
+    if spmd_axis_name is _INHERIT:
+        spmd_axis_name = current_spmd_axis_name()
 
     def fn(*args):
-        with new_main(BatchTrace, (axis_name, size)) as main:
+        with new_main(BatchTrace, (axis_name, size, spmd_axis_name)) as main:
             trace = main.trace
             ins = [BatchTracer(trace, a, 0) if b else a for a, b in zip(args, in_batched)]
             with named_axis(main, axis_name, size):

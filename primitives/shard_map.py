@@ -59,7 +59,7 @@ from jax.sharding import PartitionSpec
 from fx.ad import (UndefinedPrimal, Zero, backward_pass, instantiate_zero, jvp_graph, nonzero_mask,
                    tangent_aval)
 from fx.axis_env import extend_axis_env
-from fx.batching import batch_graph, def_body_batch, moveaxis
+from fx.batching import batch_graph, current_spmd_axis_name, def_body_batch, moveaxis
 from fx.core import Primitive, get_aval
 from fx.errors import ShapeError
 from fx.ir import ClosedGraph, Equation, Graph, ShapedArray, Var, map_subgraphs, subgraphs
@@ -416,17 +416,51 @@ def _shard_map_transpose(cts, *args, **params):
     return [next(outs) if l else None for l in lin]
 
 
+def _spmd_split(params, axis_size: int):
+    """(the batch dimension's spec entry, the per-shard batch size) under the
+    running vmap's ``spmd_axis_name`` (None, axis_size without one)."""
+    spmd = current_spmd_axis_name()
+    if spmd is None:
+        return None, axis_size
+    names = tuple(spmd) if isinstance(spmd, (tuple, list)) else (spmd,)
+    mesh = params["mesh"]
+    unknown = [n for n in names if n not in mesh.shape]
+    if unknown:
+        raise ShapeError(f"vmap: spmd_axis_name {spmd!r} names {unknown}, not an axis of the "
+                         f"shard_map's mesh {dict(mesh.shape)}.")
+    used = {n for s in params["in_specs"] + params["out_specs"] for n in _spec_names(s)}
+    if used & set(names):
+        raise ValueError(f"vmap: spmd_axis_name {spmd!r} cannot appear in the in_specs / "
+                         f"out_specs of the shard_map it maps (they use {sorted(used)}). Fix: "
+                         f"give vmap a mesh axis the shard_map does not shard over.")
+    k = math.prod(mesh.shape[n] for n in names)
+    if axis_size % k:
+        raise ShapeError(f"vmap: the mapped size {axis_size} is not divisible by the size {k} "
+                         f"of spmd_axis_name {spmd!r}.")
+    return (names[0] if len(names) == 1 else names), axis_size // k
+
+
+def _spec_names(spec) -> set:
+    names = set()
+    for e in spec or ():
+        names.update(e if isinstance(e, tuple) else () if e is None else (e,))
+    return names
+
+
 def _shard_map_batch(args, bdims, *, axis_name, axis_size, **params):
-    """vmap of shard_map: the batch dimension leads and is not sharded."""
+    """vmap of shard_map: the batch dimension leads, sharded over vmap's
+    ``spmd_axis_name`` when it has one (the body then maps its share of it)."""
     body = params["body"]
     args = [moveaxis(a, d, 0) if d is not None else a for a, d in zip(args, bdims)]
     in_b = [d is not None for d in bdims]
     n_out = len(body.out_avals)
+    entry, body_size = _spmd_split(params, axis_size)
     with _env(params):
-        g, consts, out_b = batch_graph(body.graph, in_b, axis_size, [False] * n_out, axis_name)
+        g, consts, out_b = batch_graph(body.graph, in_b, body_size, [False] * n_out, axis_name,
+                                       spmd_axis_name=None)
 
     def lead(s, b):
-        return PartitionSpec(None, *(s or ())) if b else s
+        return PartitionSpec(entry, *(s or ())) if b else s
 
     new = _same(params, g, (PartitionSpec(),) * len(consts)
                 + tuple(lead(s, b) for s, b in zip(params["in_specs"], in_b)),

@@ -13,6 +13,7 @@ import jax
 from jax.sharding import NamedSharding, PartitionSpec
 
 from fx.ad import UndefinedPrimal, Zero
+from fx.batching import current_spmd_axis_name
 from fx.core import Primitive
 
 __all__ = ["with_sharding_constraint", "sharding_constraint_p"]
@@ -40,9 +41,9 @@ sharding_constraint_p.def_transpose(
 @sharding_constraint_p.def_batch
 def _sharding_constraint_batch(args, bdims, *, sharding):
     (x,), (d,) = args, bdims
-    if isinstance(sharding, NamedSharding):  # the vmapped axis is left unsharded
+    if isinstance(sharding, NamedSharding):  # the vmapped axis: vmap's spmd_axis_name
         spec = list(sharding.spec) + [None] * (len(getattr(x, "shape", ())) - 1 - len(sharding.spec))
-        spec.insert(d, None)
+        spec.insert(d, current_spmd_axis_name())
         sharding = NamedSharding(sharding.mesh, PartitionSpec(*spec))
         return sharding_constraint_p.bind(x, sharding=sharding), d
     raise NotImplementedError("vmap of with_sharding_constraint needs a NamedSharding "

@@ -127,7 +127,8 @@ def _mapped_size(leaves, paths, dims, axis_size):
     return canon, size
 
 
-def vmap(fun: Callable, in_axes=0, out_axes=0, axis_name=None, axis_size=None):
+def vmap(fun: Callable, in_axes=0, out_axes=0, axis_name=None, axis_size=None,
+         spmd_axis_name=None):
     """Vectorizing map (as ``jax.vmap``).
 
     Args:
@@ -138,6 +139,9 @@ def vmap(fun: Callable, in_axes=0, out_axes=0, axis_name=None, axis_size=None):
       out_axes: same for the outputs; None for outputs that are not batched.
       axis_name: name for collectives inside (``P.psum(x, axis_name)``, ...).
       axis_size: needed only when no input is mapped.
+      spmd_axis_name: a mesh axis name (or tuple of names): the batch dimension
+        of every ``with_sharding_constraint`` and ``shard_map`` inside is sharded
+        over it (under ``jit`` with a mesh), as ``jax.vmap``'s.
 
     Returns:
       The batched function.
@@ -186,7 +190,8 @@ def vmap(fun: Callable, in_axes=0, out_axes=0, axis_name=None, axis_size=None):
             return _broadcast_prefix("out_axes", out_axes, out_box[-1][0], "output")
 
         results = vmap_flat(flat_fun, leaves, canon, out_dims, size, axis_name,
-                            out_paths=lambda: _leaf_paths(out_box[-1][0], "output"))
+                            out_paths=lambda: _leaf_paths(out_box[-1][0], "output"),
+                            spmd_axis_name=spmd_axis_name)
         return tree_util.tree_unflatten(out_box[-1][1], results)
 
     return batched

@@ -389,6 +389,46 @@ def _raises(cls, words, fn):
     raise AssertionError(f"expected {cls.__name__} mentioning {words}")
 
 
+def check_vmap_spmd_axis_name():
+    """vmap(spmd_axis_name=): the batch dimension of a sharding constraint, and of a
+    shard_map (whose body then maps its share of the batch), sharded over that mesh
+    axis: the values and the output shardings equal jax.vmap's; in a scan body too."""
+    mesh = make_mesh((2, 4))
+    xs = RNG.randn(4, 8, 3).astype(np.float32)
+
+    def constrained(lib, wsc, scan):
+        def f(a):
+            c, ys = scan(lambda c, r: (wsc(lib.sin(c) + r, NamedSharding(mesh, P("y"))), c),
+                         a[0], a)
+            return c * 2.0, ys
+        return f
+
+    fo = constrained(fnp, L.with_sharding_constraint, L.scan)
+    fj = constrained(jnp, jax.lax.with_sharding_constraint, jax.lax.scan)
+    ours = T.jit(T.vmap(fo, spmd_axis_name="x"))(xs)
+    theirs = jax.jit(jax.vmap(fj, spmd_axis_name="x"))(xs)
+    assert_trees_close(ours, theirs, rtol=1e-5)
+    for o, t in zip(ours, theirs):
+        assert o.sharding.spec == t.sharding.spec and o.sharding.spec[0] == "x", \
+            (o.sharding.spec, t.sharding.spec)
+    # without spmd_axis_name the batch dimension stays unsharded, as in JAX
+    plain = T.jit(T.vmap(fo))(xs)[0].sharding.spec
+    assert plain == jax.jit(jax.vmap(fj))(xs)[0].sharding.spec, plain
+    # vmap of shard_map, a collective over the other axis inside
+    so = T.shard_map(lambda r: r * L.psum(r, "y"), mesh=mesh, in_specs=P("y"), out_specs=P("y"))
+    sj = jax.shard_map(lambda r: r * jax.lax.psum(r, "y"), mesh=mesh, in_specs=P("y"),
+                       out_specs=P("y"))
+    zs = RNG.randn(6, 8).astype(np.float32)
+    ours = T.jit(T.vmap(so, spmd_axis_name="x"))(zs)
+    theirs = jax.jit(jax.vmap(sj, spmd_axis_name="x"))(zs)
+    assert_trees_close(ours, theirs, rtol=1e-5)
+    assert ours.sharding.spec == theirs.sharding.spec, (ours.sharding.spec, theirs.sharding.spec)
+    assert_trees_close(T.vmap(so, spmd_axis_name="x")(zs), theirs, rtol=1e-5)  # eager
+    _raises(ValueError, ["spmd_axis_name", "in_specs"],
+            lambda: T.vmap(so, spmd_axis_name="y")(zs[:4]))
+    _raises(ShapeError, ["not divisible"], lambda: T.vmap(so, spmd_axis_name="x")(zs[:3]))
+
+
 def check_typed_errors():
     mesh = make_mesh((2, 4))
     x = np.ones((6, 8), np.float32)
