@@ -10,10 +10,15 @@ from primitives.numpy import (dtypes, creation, math, reductions, linalg_ops, ma
                               tiling, indexing, sorting, constants, comparisons,
                               elementwise_more, grids, sequences, polynomials, statistics,
                               nonzero)
+from primitives.numpy import (setops, histograms, windows, index_tricks, selection,
+                              calculus, covariance, products, manipulation_more,
+                              polynomial_fit, bits, dtype_names, io, functional)
 
 for _mod in (dtypes, creation, math, reductions, linalg_ops, manipulation, tiling, indexing,
              sorting, constants, comparisons, elementwise_more, grids, sequences, polynomials,
-             statistics, nonzero):   # nonzero last: its one-argument-aware `where` wins
+             statistics, setops, histograms, windows, index_tricks, selection,
+             calculus, covariance, products, manipulation_more, polynomial_fit, bits,
+             dtype_names, io, functional, nonzero):   # nonzero last: its one-argument-aware `where` wins
     globals().update({k: getattr(_mod, k) for k in _mod.__all__})
 
 from primitives.numpy import linalg  # noqa: E402,F401

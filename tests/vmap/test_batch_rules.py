@@ -205,6 +205,8 @@ ROWS = [
     Row("random_split", lambda k: frandom.random_split(k, (2,)), keys, ("u32",)),
     Row("random_fold_in", lambda k, d: frandom.random_fold_in(k, d),
         join(keys, lambda rng, dt: (np.uint32(rng.integers(0, 100)),)), ("u32",)),
+    Row("random_gamma", lambda k, a: frandom.random_gamma_p.bind(k, a, log_space=False),
+        join(keys, lambda rng, dt: (arr(rng, (3,), "f32", "pos"),)), ("u32",)),
     # control flow (batched predicates become selects / masked loops)
     Row("cond", lambda p, x, y: P.cond(p, lambda a, b: a * b + 1, lambda a, b: a - b, x, y),
         join(lambda rng, dt: (arr(rng, (), "bool"),), ops((3, 4), (3, 4)))),
