@@ -29,6 +29,7 @@ from fx.core import Primitive, canonical_dtype, get_aval
 from fx.dtypes import is_float, kind
 from fx.errors import FxTypeError, ShapeError
 from fx.ir import ShapedArray
+from primitives.complex import conj, real
 from primitives._rules import (ANY, FLOAT, INT, INT_OR_BOOL, NUMBER, check_kind, coerce_lowering,
                                compare_aval, fmt_avals, is_weak, nary_aval,
                                same_dtype_and_shape)
@@ -203,9 +204,20 @@ def _abs_aval(x):
 
 
 abs_p.def_lowering(lax.abs)
-# real operands (complex abs is not differentiable here); at 0 the derivative is
-# 1, as JAX's: the tangent is t where x >= 0 (so also at -0.0), -t elsewhere
-defjvp(abs_p, lambda t, ans, x: select_n(ge(x, np.zeros((), get_aval(x).dtype)), neg(t), t))
+
+
+def _abs_jvp(t, ans, x):
+    """As JAX's: real(t * conj(x) / |x|) for complex x (|x| = 0 replaced by 1);
+    for real x the tangent is t where x >= 0 (so also at -0.0), -t elsewhere."""
+    x_aval = get_aval(x)
+    if kind(x_aval.dtype) == "c":
+        mag = convert_element_type(ans, x_aval.dtype)
+        mag = add(mag, convert_element_type(eq(mag, 0.0), x_aval.dtype))
+        return real(mul(t, div(conj(x), mag)))
+    return select_n(ge(x, np.zeros((), x_aval.dtype)), neg(t), t)
+
+
+defjvp(abs_p, _abs_jvp)
 defbroadcasting(abs_p)
 
 
@@ -560,6 +572,8 @@ def _convert_aval(x, *, new_dtype, weak_type=False):
 
 @convert_element_type_p.def_lowering
 def _convert_lowering(x, *, new_dtype, weak_type=False):
+    if kind(np.result_type(x)) == "c" and kind(new_dtype) != "c":
+        x = lax.real(x)  # the real part, as lax's, without numpy's ComplexWarning
     return lax.convert_element_type(x, new_dtype)
 
 

@@ -340,12 +340,17 @@ def check_grads_numerically(fn, args, order=2, modes=("fwd", "rev"), eps=1e-4, r
                             atol=1e-3):
     """Finite differences (float64; call under x64) vs our jvp (fwd) and vjp (rev),
     up to ``order``: each order differentiates the previous order's directional
-    derivative along a random direction. ``fn`` maps arrays to an array."""
+    derivative along a random direction. ``fn`` maps arrays to an array; complex
+    arrays get complex directions (reverse mode pairs ``Re(sum(ct * t))``, as JAX)."""
     from transforms import jvp, vjp
     rng = np.random.default_rng(0)
 
-    def rand_like(x):
-        return rng.normal(size=np.shape(x)).astype(np.asarray(x).dtype)
+    def rand_like(x):  # complex values get complex directions
+        dtype = np.asarray(x).dtype
+        r = rng.normal(size=np.shape(x))
+        if dtype.kind == "c":
+            r = r + 1j * rng.normal(size=np.shape(x))
+        return r.astype(dtype)
 
     def check(f, xs, level):
         tangents = [rand_like(x) for x in xs]
@@ -360,8 +365,9 @@ def check_grads_numerically(fn, args, order=2, modes=("fwd", "rev"), eps=1e-4, r
             out, f_vjp = vjp(f, *xs)
             ct = rand_like(out)
             cts = f_vjp(ct)
-            lhs = float(np.sum(np.asarray(ct) * numeric))
-            rhs = float(sum(np.sum(np.asarray(c) * t) for c, t in zip(cts, tangents)))
+            # (JAX's pairing of a cotangent with a tangent: Re(sum(ct * t)), C as R^2)
+            lhs = float(np.real(np.sum(np.asarray(ct) * numeric)))
+            rhs = float(np.real(sum(np.sum(np.asarray(c) * t) for c, t in zip(cts, tangents))))
             np.testing.assert_allclose(rhs, lhs, rtol=rtol, atol=atol,
                                        err_msg=f"reverse mode, order {level}")
         if level < order:

@@ -3,10 +3,12 @@ matrix 2, -2 and nuclear norms from the SVD), the array-API names (outer,
 cross, vecdot, matmul, tensordot, trace, diagonal, matrix_transpose,
 multi_dot), and the decompositions and solvers of ``linalg_solve``.
 
-Not provided: ``eig`` / ``eigvals`` (their results are complex, and fxjax
-has no complex dtypes yet).
+``eig`` / ``eigvals`` call the lax-level ``eig`` (primitives/linalg_eig.py;
+CPU only, as JAX).
 """
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import numpy as np
 
@@ -31,7 +33,47 @@ _np, _shape, _mm, _inexact = _solve.fnp, _solve._shape, _solve._mm, _solve._inex
 
 __all__ = ["norm", "vector_norm", "matrix_norm", "outer", "cross", "vecdot", "matmul",
            "tensordot", "trace", "diagonal", "matrix_transpose", "multi_dot", "lstsq",
-           "cond"] + _solve.__all__
+           "cond", "eig", "eigvals"] + _solve.__all__
+
+
+class EigResult(NamedTuple):
+    """``eig``'s result: the eigenvalues and the (right) eigenvectors, as columns."""
+    eigenvalues: object
+    eigenvectors: object
+
+
+def eig(a):
+    """Eigenvalues and right eigenvectors of general square matrices (as
+    jnp.linalg.eig; CPU only, as JAX).
+
+    Args:
+      a: ``[..., n, n]`` array (integers are cast to float).
+
+    Returns:
+      ``EigResult(eigenvalues [..., n], eigenvectors [..., n, n])``, complex.
+
+    References:
+      ``jax.numpy.linalg.eig``.
+    """
+    a, = promote_inexact(asarray(a))
+    w, v = P.eig(a, compute_left_eigenvectors=False)
+    return EigResult(w, v)
+
+
+def eigvals(a):
+    """Eigenvalues of general square matrices (as jnp.linalg.eigvals; CPU only).
+
+    Args:
+      a: ``[..., n, n]`` array (integers are cast to float).
+
+    Returns:
+      ``[..., n]`` complex eigenvalues.
+
+    References:
+      ``jax.numpy.linalg.eigvals``.
+    """
+    a, = promote_inexact(asarray(a))
+    return P.eig(a, compute_left_eigenvectors=False, compute_right_eigenvectors=False)[0]
 
 
 def _sum_squares(x, axis, keepdims):

@@ -23,7 +23,7 @@ from primitives.numpy._promote import promote, result_type_of, dtype_of
 from primitives.numpy._util import broadcast_arrays, broadcast_shapes, broadcast_to, shape_of
 from primitives.numpy.creation import asarray
 from primitives.numpy.creation import full_like
-from primitives.numpy.creation import zeros_like
+from primitives.numpy.complex_ops import conj, conjugate, imag, real  # noqa: F401  (re-exported)
 
 __all__ = [
     "add", "subtract", "multiply", "divide", "true_divide", "floor_divide", "remainder", "mod",
@@ -612,31 +612,3 @@ def nan_to_num(x, copy: builtins.bool = True, nan=0.0, posinf=None, neginf=None)
     out = P.select_n(P.eq(out, _np_const(out, np.inf)), out, fill(posinf))
     return P.select_n(P.eq(out, _np_const(out, -np.inf)), out, fill(neginf))
 
-
-# --- complex parts (real dtypes only) ---------------------------------------------------------
-def _real_only(name):
-    def check(x):
-        if kind(dtype_of(x)) == "c":
-            raise NotImplementedError(f"{name} of complex arrays is not supported yet.")
-    return check
-
-
-def real(val, /):
-    """As jnp.real (real dtypes only: returns ``val``)."""
-    _real_only("real")(val)
-    return _as_array(val)
-
-
-def imag(val, /):
-    """As jnp.imag (real dtypes only: returns zeros)."""
-    _real_only("imag")(val)
-    return zeros_like(val)
-
-
-def conjugate(x, /):
-    """As jnp.conjugate (real dtypes only: returns ``x``)."""
-    _real_only("conjugate")(x)
-    return _as_array(x)
-
-
-conj = conjugate

@@ -19,14 +19,16 @@ import operator
 import numpy as np
 
 import primitives as P
-from fx.core import canonical_dtype, get_aval
+from fx.core import Tracer, canonical_dtype, get_aval
+from fx.errors import ConcretizationError
 from primitives.numpy import (indexing as _ix, manipulation as _man, math as _m,
                               reductions as _red)
 from primitives.numpy._util import shape_of
-from primitives.numpy.creation import asarray, zeros_like
+from primitives.numpy.creation import arange, asarray, zeros_like
+from primitives.numpy.complex_ops import _to_complex_dtype
 
 __all__ = ["polyval", "polyadd", "polysub", "polymul", "polyder", "polyint", "convolve",
-           "correlate", "trapezoid"]
+           "correlate", "trapezoid", "roots"]
 
 
 def _check_1d(name, *xs):
@@ -178,3 +180,65 @@ def trapezoid(y, x=None, dx=1.0, axis: int = -1):
     s = _m.add(_ix.getitem(y, (Ellipsis, slice(1, None))),
                _ix.getitem(y, (Ellipsis, slice(None, -1))))
     return _m.multiply(0.5, _red.sum(_m.multiply(dx_arr, s), axis=-1))
+
+
+# --- roots (the eigenvalues of the companion matrix, as jnp) ---
+def _roots_no_zeros(p):
+    n = shape_of(p)[0]
+    if n < 2:
+        return _empty_complex(p)
+    sub = asarray(np.eye(n - 1, n - 1, -1, dtype=get_aval(p).dtype)[1:])  # rows 1.. of A
+    first = _m.negative(_m.divide(_ix.getitem(p, slice(1, None)), _ix.getitem(p, 0)))
+    a = _man.concatenate([_man.reshape(first, (1, n - 1)), sub], 0)
+    return P.eig(a, compute_left_eigenvectors=False, compute_right_eigenvectors=False)[0]
+
+
+def _empty_complex(p):
+    return asarray(np.zeros((0,), _to_complex_dtype(get_aval(p).dtype)))
+
+
+def _roots_with_zeros(p, num_leading_zeros):
+    n = shape_of(p)[0]
+    p = _m.where(_m.equal(num_leading_zeros, n), 1.0, p)   # no LAPACK error on all zeros
+    roots = _roots_no_zeros(_man.roll(p, _m.negative(num_leading_zeros)))
+    roots = P.sort((_m.equal(roots, 0), roots), dimension=0, num_keys=1)[1]
+    keep = _m.less(arange(shape_of(roots)[0]), _m.subtract(shape_of(roots)[0], num_leading_zeros))
+    return _m.where(keep, roots, complex(np.nan, np.nan))
+
+
+def roots(p, *, strip_zeros: bool = True):
+    """The roots of the polynomial with coefficients ``p`` (highest power first):
+    the eigenvalues of its companion matrix (as jnp.roots).
+
+    Args:
+      p: 1-D coefficients.
+      strip_zeros: drop leading zero coefficients (needs a concrete ``p``);
+        with False (jittable) the roots they would remove are NaN.
+
+    Returns:
+      The complex roots.
+
+    References:
+      ``jax.numpy.roots``; numpy.roots.
+    """
+    p, = _m.promote_inexact(asarray(p))
+    if len(shape_of(p)) == 0:
+        p = _man.reshape(p, (1,))
+    if len(shape_of(p)) != 1:
+        raise ValueError("Input must be a rank-1 array.")
+    n = shape_of(p)[0]
+    if n < 2:
+        return _empty_complex(p)
+    is_zero = _m.equal(p, 0)
+    num_leading_zeros = _m.where(_red.all(is_zero), n, _red.argmin(is_zero))
+    if strip_zeros:
+        value = (num_leading_zeros.concrete_value() if isinstance(num_leading_zeros, Tracer)
+                 else num_leading_zeros)
+        if value is None:
+            raise ConcretizationError(
+                "The error occurred in the jnp.roots() function. To use this within a "
+                "JIT-compiled context, pass strip_zeros=False, but be aware that leading zeros "
+                "will result in some returned roots being set to NaN.")
+        return _roots_no_zeros(_ix.getitem(p, slice(int(value), None)))
+    return _roots_with_zeros(p, num_leading_zeros)
+
