@@ -14,6 +14,7 @@ import numpy as np
 
 import primitives as P
 from fx.core import get_aval
+from fx.dtypes import is_complex
 from primitives.numpy import reductions as _red
 from primitives.numpy._util import canonicalize_axes
 from primitives.numpy.math import absolute, promote_inexact, sqrt
@@ -77,7 +78,9 @@ def eigvals(a):
 
 
 def _sum_squares(x, axis, keepdims):
-    return _red.sum(P.mul(x, x), axis=axis, keepdims=keepdims)
+    """``sum(|x|**2)``: ``real(x * conj(x))`` for complex ``x`` (as JAX)."""
+    sq = P.real(P.mul(x, P.conj(x))) if is_complex(get_aval(x)) else P.mul(x, x)
+    return _red.sum(sq, axis=axis, keepdims=keepdims)
 
 
 def _vector_norm(x, ord, axis, keepdims):
@@ -190,8 +193,10 @@ def cross(x1, x2, /, *, axis=-1):
 
 
 def vecdot(x1, x2, /, *, axis: int = -1, precision=None, preferred_element_type=None):
-    """As jnp.linalg.vecdot: ``sum(x1 * x2, axis)`` (broadcasting), one dot_general."""
+    """As jnp.linalg.vecdot: ``sum(conj(x1) * x2, axis)`` (broadcasting), one dot_general."""
     x1, x2 = promote(_arr(x1), _arr(x2))
+    if is_complex(get_aval(x1)):
+        x1 = P.conj(x1)
     x1, x2 = moveaxis(_arr(x1), axis, -1), moveaxis(_arr(x2), axis, -1)
     return _ops.matmul(x1[..., None, :], x2[..., :, None], precision=precision,
                        preferred_element_type=preferred_element_type)[..., 0, 0]

@@ -19,6 +19,7 @@ import opt_einsum
 
 import primitives as P
 from fx.core import canonical_dtype, get_aval
+from fx.dtypes import is_complex
 from fx.errors import ShapeError
 from primitives.numpy._promote import promote, result_type_of
 from primitives.numpy._util import canonicalize_axis
@@ -177,8 +178,11 @@ def tensordot(a, b, axes=2, *, precision=None, preferred_element_type=None):
 
 
 def vdot(a, b, *, precision=None, preferred_element_type=None):
-    """As jnp.vdot: the dot product of the flattened operands (real dtypes)."""
+    """As jnp.vdot: the dot product of the flattened operands, ``a`` conjugated when
+    complex."""
     a, b = _promoted("vdot", a, b)
+    if is_complex(get_aval(a)):
+        a = P.conj(a)
     return dot(_ravel(a), _ravel(b), precision=precision,
                preferred_element_type=preferred_element_type)
 

@@ -599,8 +599,9 @@ def nan_to_num(x, copy: builtins.bool = True, nan=0.0, posinf=None, neginf=None)
     dtype = dtype_of(x)
     if kind(dtype) not in "fc":
         return _as_array(x)
-    if kind(dtype) == "c":
-        raise NotImplementedError("nan_to_num of complex arrays is not supported.")
+    if kind(dtype) == "c":  # each part on its own, as JAX
+        parts = [nan_to_num(f(x), True, nan, posinf, neginf) for f in (P.real, P.imag)]
+        return P.complex(*parts)
     info = jax.numpy.finfo(dtype)
     posinf = info.max if posinf is None else posinf
     neginf = info.min if neginf is None else neginf

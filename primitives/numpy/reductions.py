@@ -268,21 +268,27 @@ def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=Non
     user = _user_dtype(dtype)
     if user is not None:
         comp, result_dtype = user, user
+        if kind(aval.dtype) == "c" and kind(user) != "c":
+            raise ValueError("var: a real dtype for the variance of complex values is not "
+                             "supported (as jnp.var). Fix: pass a complex dtype, or take the "
+                             "variance of the real and imaginary parts.")
     elif kind(aval.dtype) not in "fc":
         comp = result_dtype = _inexact_dtype(aval.dtype)
-    else:
-        comp, result_dtype = aval.dtype, aval.dtype
+    else:  # complex values: a real variance (|a - mean|**2)
+        comp, result_dtype = aval.dtype, np.dtype(jax.numpy.finfo(aval.dtype).dtype)
     comp = _upcast_f16(comp)
+    real = np.dtype(jax.numpy.finfo(comp).dtype)
     a = _convert(a, comp)
     a_mean = _mean_fn(a, axes, dtype=comp, keepdims=True, where=where) if mean is None \
         else _convert(_arr(mean), comp)
-    centered = P.square(P.sub(a, a_mean) if get_aval(a_mean).shape == aval.shape else
-                        P.sub(a, broadcast_to(a_mean, aval.shape, op="var")))
-    normalizer = _count(aval, axes, keepdims, where, comp, "var")
-    normalizer = P.sub(normalizer, np.asarray(correction, comp))
-    total = sum(centered, axes, dtype=comp, keepdims=keepdims, where=where)
+    d = P.sub(a, a_mean) if get_aval(a_mean).shape == aval.shape else \
+        P.sub(a, broadcast_to(a_mean, aval.shape, op="var"))
+    centered = P.real(P.mul(d, P.conj(d))) if kind(comp) == "c" else P.square(d)
+    normalizer = _count(aval, axes, keepdims, where, real, "var")
+    normalizer = P.sub(normalizer, np.asarray(correction, real))
+    total = sum(centered, axes, dtype=real, keepdims=keepdims, where=where)
     result = _convert(P.div(total, normalizer), result_dtype)
-    positive = P.gt(normalizer, np.zeros((), comp))
+    positive = P.gt(normalizer, np.zeros((), real))
     shape = get_aval(result).shape
     if get_aval(positive).shape != shape:
         positive = P.broadcast_in_dim(positive, shape, ())

@@ -264,3 +264,34 @@ def test_eig_finite_differences(x64):
         atol=1e-5)
     with pytest.raises(ShapeError, match="square"):
         P.eig(np.ones((2, 3)))
+
+
+def test_norms_variances_and_dots_of_complex_values():
+    """|z|**2 is real(z * conj(z)) (norm, var, std: real results) and vdot / vecdot
+    conjugate their first operand; nan_to_num works on each part: values (eager and
+    jit) and gradients as jax.numpy's."""
+    rng = np.random.default_rng(3)
+    z = (rng.normal(size=(3, 4)) + 1j * rng.normal(size=(3, 4))).astype(np.complex64)
+    w = (rng.normal(size=(3, 4)) + 1j * rng.normal(size=(3, 4))).astype(np.complex64)
+    zn = z.copy()
+    zn[0, 0], zn[1, 1] = np.nan + 1j * np.inf, -np.inf + 1j * np.nan
+    cases = {
+        "vdot": lambda m: m.vdot(z, w), "linalg.vecdot": lambda m: m.linalg.vecdot(z, w),
+        "vecdot": lambda m: m.vecdot(z, w), "norm": lambda m: m.linalg.norm(z),
+        "norm_axis": lambda m: m.linalg.norm(z, axis=1),
+        "norm_fro": lambda m: m.linalg.norm(z, "fro"),
+        "vector_norm": lambda m: m.linalg.vector_norm(z), "var": lambda m: m.var(z, axis=0),
+        "std": lambda m: m.std(z, ddof=1), "var_c64": lambda m: m.var(z, dtype=np.complex64),
+        "nan_to_num": lambda m: m.nan_to_num(zn),
+        "nan_to_num_args": lambda m: m.nan_to_num(zn, nan=1., posinf=2.),
+    }
+    got = {n: f(fnp) for n, f in cases.items()}
+    assert_trees_close(got, {n: f(jnp) for n, f in cases.items()}, rtol=1e-5, atol=1e-6)
+    assert_trees_close(jit(lambda: {n: f(fnp) for n, f in cases.items()})(), got,
+                       rtol=1e-5, atol=1e-6)
+
+    def loss(m):
+        return lambda a: m.linalg.norm(a) + m.var(a) + m.std(a) + m.real(m.vdot(a, w))
+    assert_trees_close(grad(loss(fnp))(z), jax.grad(loss(jnp))(z), rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="real dtype"):
+        fnp.var(z, dtype=np.float32)
