@@ -29,6 +29,9 @@ FAMILIES = ["elementwise", "elementwise_math", "shape", "indexing", "reductions"
             "conv", "random", "collectives", "control_flow"]
 # primitives without operands: never see a batched value
 NO_OPERANDS = {"iota", "axis_index"}
+# rows elsewhere: random_gamma's rejection loop costs a minute per in_axes table row;
+# test_random_distributions.py::test_vmap_over_keys_equals_loop maps its key and its a
+TESTED_ELSEWHERE = {"random_gamma"}
 
 
 class Row(NamedTuple):
@@ -205,8 +208,6 @@ ROWS = [
     Row("random_split", lambda k: frandom.random_split(k, (2,)), keys, ("u32",)),
     Row("random_fold_in", lambda k, d: frandom.random_fold_in(k, d),
         join(keys, lambda rng, dt: (np.uint32(rng.integers(0, 100)),)), ("u32",)),
-    Row("random_gamma", lambda k, a: frandom.random_gamma_p.bind(k, a, log_space=False),
-        join(keys, lambda rng, dt: (arr(rng, (3,), "f32", "pos"),)), ("u32",)),
     # control flow (batched predicates become selects / masked loops)
     Row("cond", lambda p, x, y: P.cond(p, lambda a, b: a * b + 1, lambda a, b: a - b, x, y),
         join(lambda rng, dt: (arr(rng, (), "bool"),), ops((3, 4), (3, 4)))),
@@ -287,7 +288,7 @@ def test_table_covers_every_primitive():
         for name in mod.__all__:
             if name.endswith("_p"):
                 prim = getattr(mod, name)
-                if prim.name not in covered and prim.name not in NO_OPERANDS:
+                if prim.name not in covered | NO_OPERANDS | TESTED_ELSEWHERE:
                     missing.append(f"{fam}.{name}")
     assert not missing, f"batch rules without a row in the table: {missing}"
 
