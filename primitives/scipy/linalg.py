@@ -23,6 +23,7 @@ import numpy as np
 
 import primitives as P
 import primitives.numpy as fnp
+from fx.ad import jvp_flat
 from fx.core import canonical_dtype, get_aval
 from primitives.custom_derivatives import custom_jvp
 from primitives.numpy import linalg_solve as _la
@@ -379,3 +380,39 @@ def hilbert(n: int):
     """As jax.scipy.linalg.hilbert: ``H[i, j] = 1 / (i + j + 1)``."""
     a = P.broadcasted_iota(canonical_dtype(float), (n, 1), 0)
     return 1 / (a + a.T + 1)
+
+
+def expm_frechet(A, E, *, method: str | None = None, compute_expm: bool = True):
+    """As jax.scipy.linalg.expm_frechet: the derivative of ``expm`` at ``A`` along ``E``.
+
+    Args:
+      A: ``(..., N, N)``.
+      E: ``(..., N, N)``, the direction.
+      method: ignored (as JAX).
+      compute_expm: also return ``expm(A)``.
+
+    Returns:
+      ``(expm(A), L(A, E))`` or ``L(A, E)``.
+
+    References:
+      jax.scipy.linalg.expm_frechet (the jvp of expm).
+    """
+    A, E = asarray(A), asarray(E)
+    sa, se = get_aval(A).shape, get_aval(E).shape
+    if len(sa) < 2 or sa[-2] != sa[1]:
+        raise ValueError(f"expected A to be a (batched) square matrix, got A.shape={sa}")
+    if len(se) < 2 or se[-2] != se[-1]:
+        raise ValueError(f"expected E to be a (batched) square matrix, got E.shape={se}")
+    if sa != se:
+        raise ValueError(f"expected A and E to be the same shape, got A.shape={sa} E.shape={se}")
+    (expm_A,), (frechet,) = jvp_flat(lambda a: [expm(a)], [A], [E])
+    return (expm_A, frechet) if compute_expm else frechet
+
+
+# the rest of jax.scipy.linalg (special matrices, hessenberg, polar, ...; Schur-based)
+from primitives.scipy.linalg_more import *  # noqa: E402,F401,F403
+from primitives.scipy.linalg_more import __all__ as _more  # noqa: E402
+from primitives.scipy.linalg_schur import *  # noqa: E402,F401,F403
+from primitives.scipy.linalg_schur import __all__ as _schur  # noqa: E402
+
+__all__ = __all__ + ["expm_frechet"] + _more + _schur

@@ -710,3 +710,11 @@ def bessel_jn(z, *, v: int, n_iter: int = 50):
     ks = fnp.arange(n_iter + 1, dtype=_dtype(z))
     (_, _, bs), j_vals = P.scan(body, (zero, zero + 1e-16, zero), ks, reverse=True)
     return j_vals[:v + 1] / (bs - j_vals[0])
+
+
+# the series special functions (exp1, expi, expn, fresnel, hyp1f1, hyp2f1, owens_t,
+# sici, sph_harm_y, wofz): their own module
+from primitives.scipy.special_series import *  # noqa: E402,F401,F403
+from primitives.scipy.special_series import __all__ as _series_all  # noqa: E402
+
+__all__ += _series_all

@@ -12,3 +12,5 @@ from primitives.scipy.stats import (bernoulli, beta, betabinom, binom, cauchy, c
                                     gumbel_r, laplace, logistic, multinomial,
                                     multivariate_normal, nbinom, norm, pareto, poisson, t,
                                     truncnorm, uniform, vonmises, wrapcauchy)
+from primitives.scipy.stats._sample import ModeResult, mode, rankdata, sem  # noqa: E402,F401
+from primitives.scipy.stats.kde import gaussian_kde  # noqa: E402,F401
