@@ -7,8 +7,9 @@ explicit rows translate params that differ (``argmax``'s ``axes``, ``iota``),
 inline call primitives (``jit``/``pjit``, ``closed_call``), rebuild control
 flow with our ``switch`` / ``while_loop`` / ``scan`` on converted bodies,
 keep custom derivative rules (``custom_jvp_call`` / ``custom_vjp_call``) and
-checkpointing (``remat``, with jax's policy), and write the pooling
-primitives (``reduce_window_*``) with slices.
+checkpointing (``remat``, with jax's policy). Pooling (``reduce_window_*``),
+complex numbers, fft, the special functions, linear algebra and ``random_gamma``
+bind ours of the same name.
 
 Custom rules are kept by asking jax itself: the jvp of a ``custom_jvp_call``
 equation is ``jax.jvp`` of that one equation (which runs the user's rule),
@@ -21,6 +22,8 @@ References:
 """
 from __future__ import annotations
 
+import importlib
+import inspect
 import itertools
 from typing import Callable
 
@@ -33,25 +36,49 @@ from fx.core import Primitive
 from fx.from_jax import eval_jaxpr, jax_function, register_jax_rules
 from fx.ir import as_param
 from fx.tracing import make_graph
-from primitives import (collectives, conv, elementwise, elementwise_math, indexing, linalg, prng,
-                        reductions, shape, sharding, slicing)
+from primitives import (collectives, conv, elementwise, elementwise_math, indexing, lax_misc_ops,
+                        linalg, linalg_decompositions, linalg_eig, prng, random_gamma, reductions,
+                        shape, sharding, slicing, special, windowed_reductions)
 from primitives.control_flow import optimization_barrier, remat_p, scan, switch, while_loop
 from primitives.custom_derivatives import custom_jvp, custom_vjp
+from primitives.linear_solve import custom_linear_solve
 
 __all__ = ["JAX_RULES"]
+
+# the families whose names the package re-exports as functions (primitives.complex,
+# primitives.fft are the ops): the modules themselves
+complex_ops = importlib.import_module("primitives.complex")
+fft = importlib.import_module("primitives.fft")
 
 _DROPPED = ("sharding", "out_sharding")
 
 
+def _params_of(prim: Primitive):
+    """The params our primitive's abstract eval takes (None: any)."""
+    sig = inspect.signature(prim.rule("abstract_eval"))
+    if any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values()):
+        return None
+    return {n for n, p in sig.parameters.items() if p.kind is p.KEYWORD_ONLY}
+
+
 def _same_name(prim: Primitive) -> Callable:
     """Bind our primitive of the same name with jax's params (minus sharding
-    annotations and a None ``out_dtype``)."""
+    annotations and a None ``out_dtype``); a param ours does not take (a variant
+    we lack, e.g. ``qr(pivoting=True)``) is named in a NotImplementedError."""
     def rule(*args, **params):
+        accepted = _params_of(prim) if prim.abstract_eval is not None else None
         for k in _DROPPED:
             params.pop(k, None)
-        for k in ("out_dtype", "accuracy"):
+        for k in ("out_dtype", "accuracy", "algorithm", "use_magma"):  # None: the default
             if k in params and params[k] is None:
                 del params[k]
+        if params.get("pivoting") is False:  # qr without pivoting: ours
+            del params["pivoting"]
+        unknown = sorted(set(params) - accepted) if accepted is not None else []
+        if unknown:
+            raise NotImplementedError(
+                f"jax's {prim.name} with " + ", ".join(f"{k}={params[k]!r}" for k in unknown)
+                + f" has no conversion yet (ours takes {sorted(accepted)}).")
         return prim.bind(*args, **params)
     return rule
 
@@ -82,6 +109,21 @@ def _closed(jaxpr) -> Callable:
 # --- calls and control flow ----------------------------------------------------
 def _call(*args, jaxpr=None, call_jaxpr=None, **_):
     return _closed(jaxpr if jaxpr is not None else call_jaxpr)(*args)
+
+
+def _custom_linear_solve(*args, const_lengths, jaxprs, **_):
+    """jax's linear solve: its four jaxprs (matvec, vecmat, solve, transpose_solve,
+    each taking its constants first) rebuilt as our ``custom_linear_solve``; the
+    vecmat is derived again from matvec, as jax derives it."""
+    counts = list(const_lengths)
+    starts = [0, *itertools.accumulate(counts)]
+    consts = [args[a:b] for a, b in zip(starts, starts[1:])]
+    b = list(args[starts[-1]:])
+    mv, _, sv, tsv = [None if j is None else _closed(j) for j in jaxprs]
+    matvec = lambda x: mv(*consts[0], *x)  # noqa: E731
+    solve = lambda _, x: sv(*consts[2], *x)  # noqa: E731
+    transpose_solve = None if tsv is None else (lambda _, x: tsv(*consts[3], *x))
+    return custom_linear_solve(matvec, b, solve, transpose_solve)
 
 
 def _cond(index, *ops, branches, **_):
@@ -195,8 +237,8 @@ def _with_prim(rule, prim):
 
 
 # --- params that differ --------------------------------------------------------
-def _iota(*, dtype, shape, dimension, **_):
-    return shape.broadcasted_iota(dtype, shape, dimension)
+def _iota(*, dtype, dimension, **params):  # (params["shape"]: the name of our shape module)
+    return shape.broadcasted_iota(dtype, params["shape"], dimension)
 
 
 def _arg_reduction(fn):
@@ -247,58 +289,11 @@ def _identity(*xs, **_):
     return list(xs)
 
 
-# --- pooling: reduce_window as slices -----------------------------------------
-def _windows(x, init, window_dimensions, window_strides, padding, base_dilation,
-             window_dilation) -> list:
-    """The strided slices of ``x`` (padded with ``init``), one per window offset,
-    in row-major window order."""
-    if any(d != 1 for d in base_dilation):
-        raise NotImplementedError("reduce_window with base_dilation != 1 has no conversion yet")
-    x = shape.pad(x, np.asarray(init, x.dtype), [(lo, hi, 0) for lo, hi in padding])
-    out_shape = [(n - (w - 1) * wd - 1) // s + 1 for n, w, wd, s in
-                 zip(x.shape, window_dimensions, window_dilation, window_strides)]
-    slices = []
-    for offset in itertools.product(*[range(w) for w in window_dimensions]):
-        start = [o * wd for o, wd in zip(offset, window_dilation)]
-        limit = [st + (n - 1) * s + 1 for st, n, s in zip(start, out_shape, window_strides)]
-        slices.append(shape.slice(x, start, limit, window_strides))
-    return slices
-
-
-def _reduce_window_sum(x, **params):
-    parts = _windows(x, 0, **params)
-    total = parts[0]
-    for p in parts[1:]:
-        total = elementwise.add(total, p)
-    return total
-
-
-def _reduce_window_chooser(init_of, argfn):
-    """max/min over windows; the gradient goes to the first extremum of each
-    window, as jax's select_and_gather_add."""
-    def rule(x, **params):
-        parts = _windows(x, init_of(x.dtype), **params)
-        stacked = shape.concatenate([shape.expand_dims(p, (p.ndim,)) for p in parts], x.ndim)
-        idx = shape.broadcast_in_dim(argfn(stacked, x.ndim, np.int32), stacked.shape,
-                                     tuple(range(x.ndim)))
-        first = elementwise.eq(shape.broadcasted_iota(np.int32, stacked.shape, x.ndim), idx)
-        zeros = shape.broadcast_in_dim(np.zeros((), x.dtype), stacked.shape, ())
-        return reductions.reduce_sum(elementwise.select_n(first, zeros, stacked), (x.ndim,))
-    return rule
-
-
-def _lowest(dtype):
-    return -np.inf if np.issubdtype(dtype, np.floating) else np.iinfo(dtype).min
-
-
-def _highest(dtype):
-    return np.inf if np.issubdtype(dtype, np.floating) else np.iinfo(dtype).max
-
-
 def _table() -> dict:
     rules: dict = {}
     for mod in (elementwise, elementwise_math, shape, slicing, indexing, reductions, linalg, conv,
-                collectives, sharding, prng):
+                collectives, sharding, prng, complex_ops, fft, special, linalg_decompositions,
+                linalg_eig, windowed_reductions, lax_misc_ops, random_gamma):
         for name in mod.__all__:
             prim = getattr(mod, name)
             if isinstance(prim, Primitive):
@@ -308,6 +303,7 @@ def _table() -> dict:
     rules.update({
         "pjit": _call, "jit": _call, "closed_call": _call, "core_call": _call,
         "cond": _cond, "while": _while, "scan": _scan,
+        "custom_linear_solve": _custom_linear_solve,
         "remat2": _remat, "checkpoint": _remat,
         "iota": _iota,
         "argmax": _arg_reduction(reductions.argmax), "argmin": _arg_reduction(reductions.argmin),
@@ -324,9 +320,6 @@ def _table() -> dict:
         "sharding_constraint": lambda x, **_: x,
         "random_wrap": lambda x, **_: x, "random_unwrap": lambda x: x,
         "random_seed": lambda x, **_: prng.random_seed(x),
-        "reduce_window_sum": _reduce_window_sum,
-        "reduce_window_max": _reduce_window_chooser(_lowest, reductions.argmax),
-        "reduce_window_min": _reduce_window_chooser(_highest, reductions.argmin),
     })
     for name in ("custom_jvp_call", "custom_vjp_call", "custom_vjp_call_jaxpr"):
         if name in jax_prims:

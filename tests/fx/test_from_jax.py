@@ -168,19 +168,49 @@ def test_other_direction_converted_graph_under_jax_transforms():
 
 def test_unknown_primitive_names_it_and_the_equation():
     def f(x):
-        return lax.lgamma(x)  # LGAMMA LINE
+        return lax.linalg.tridiagonal(x)[0]  # TRIDIAGONAL LINE
     with pytest.raises(JaxConversionError) as e:
-        fx.from_jax(f)(X)
+        fx.from_jax(f)(np.eye(3, dtype=np.float32))
     msg = str(e.value)
-    assert "`lgamma`" in msg and "= lgamma" in msg and "register_jax_rules" in msg
+    assert "`tridiagonal`" in msg and "= tridiagonal" in msg and "register_jax_rules" in msg
     assert "test_from_jax.py" in msg
 
 
 def test_unsupported_param_names_the_equation():
     def f(x):
-        return lax.reduce_window(x, 0.0, lax.add, (2, 2), (1, 1), "VALID", base_dilation=(2, 1))
-    with pytest.raises(JaxConversionError, match=r"base_dilation[\s\S]*reduce_window_sum"):
+        return lax.linalg.qr(x, pivoting=True)[0]
+    with pytest.raises(JaxConversionError, match=r"pivoting=True[\s\S]*= qr"):
         fx.from_jax(f)(X)
+
+
+def test_complex_fft_pooling_special_linalg_and_gamma_convert():
+    """jax programs using complex numbers, fft, pooling (base dilation included),
+    the special functions, the decompositions, linear solves (custom_linear_solve)
+    and gamma sampling convert: values, jit and grad as jax's."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(4, 6)).astype(np.float32)
+    m = rng.normal(size=(4, 4)).astype(np.float32)
+    spd = m @ m.T + 4 * np.eye(4, dtype=np.float32)
+
+    def prog(x, spd):
+        z = lax.complex(x, x * 2)
+        a = jnp.abs(jnp.fft.fft(z)).sum() + jnp.real(jnp.conj(z) * z).sum() + jnp.imag(z).sum()
+        p = lax.reduce_window(x, 0.0, lax.add, (2, 2), (1, 1), "VALID", base_dilation=(2, 1))
+        q = lax.reduce_window(x, -jnp.inf, lax.max, (2, 3), (2, 1), "SAME")
+        s = jax.scipy.special.gammaln(jnp.abs(x) + 1) + jax.scipy.special.digamma(jnp.abs(x) + 1)
+        d = (jnp.linalg.cholesky(spd).sum() + jnp.linalg.eigh(spd)[0].sum()
+             + jnp.linalg.svd(spd)[1].sum() + jnp.linalg.qr(spd)[1].sum())
+        t = jax.scipy.linalg.solve_triangular(spd, x[:, :4], lower=True).sum() \
+            + jnp.linalg.solve(spd, x).sum()
+        g = jax.random.gamma(jax.random.PRNGKey(0), jnp.abs(x) + 0.5).sum()
+        return a + p.sum() + q.sum() + s.sum() + d + t + g
+
+    ours = fx.jax_function(prog)
+    assert_trees_close(ours(x, spd), prog(x, spd), rtol=1e-4)
+    assert_trees_close(jit(ours)(x, spd), jax.jit(prog)(x, spd), rtol=1e-4)
+    assert_trees_close(grad(ours)(x, spd), jax.grad(prog)(x, spd), rtol=1e-3, atol=1e-4)
+    eigvals = lambda a: jnp.linalg.eigvals(a).real.sum()  # noqa: E731
+    assert_trees_close(fx.jax_function(eigvals)(m), eigvals(m), rtol=1e-4)
 
 
 def test_concrete_arguments_call_jax_directly():
