@@ -46,3 +46,5 @@ from primitives import lax_misc_ops as _lax_misc  # noqa: E402  (issue 13: mulhi
 globals().update({k: getattr(_lax_misc, k) for k in _lax_misc.__all__})
 from primitives import linalg_eig as _linalg_eig  # noqa: E402  (issue 13: lax.linalg.eig)
 globals().update({k: getattr(_linalg_eig, k) for k in _linalg_eig.__all__})
+from primitives import ragged_dot as _ragged  # noqa: E402  (issue 13: ragged_dot, ragged_dot_general)
+globals().update({k: getattr(_ragged, k) for k in _ragged.__all__})

@@ -49,6 +49,7 @@ __all__ = ["JAX_RULES"]
 # primitives.fft are the ops): the modules themselves
 complex_ops = importlib.import_module("primitives.complex")
 fft = importlib.import_module("primitives.fft")
+ragged_dot = importlib.import_module("primitives.ragged_dot")
 
 _DROPPED = ("sharding", "out_sharding")
 
@@ -293,7 +294,7 @@ def _table() -> dict:
     rules: dict = {}
     for mod in (elementwise, elementwise_math, shape, slicing, indexing, reductions, linalg, conv,
                 collectives, sharding, prng, complex_ops, fft, special, linalg_decompositions,
-                linalg_eig, windowed_reductions, lax_misc_ops, random_gamma):
+                linalg_eig, windowed_reductions, lax_misc_ops, random_gamma, ragged_dot):
         for name in mod.__all__:
             prim = getattr(mod, name)
             if isinstance(prim, Primitive):

@@ -211,6 +211,9 @@ def test_complex_fft_pooling_special_linalg_and_gamma_convert():
     assert_trees_close(grad(ours)(x, spd), jax.grad(prog)(x, spd), rtol=1e-3, atol=1e-4)
     eigvals = lambda a: jnp.linalg.eigvals(a).real.sum()  # noqa: E731
     assert_trees_close(fx.jax_function(eigvals)(m), eigvals(m), rtol=1e-4)
+    moe = lambda a, w: lax.ragged_dot(a, w, np.array([1, 3], np.int32))  # noqa: E731
+    w = rng.normal(size=(2, 4, 3)).astype(np.float32)
+    assert_trees_close(fx.jax_function(moe)(spd, w), moe(spd, w), rtol=1e-5)
 
 
 def test_concrete_arguments_call_jax_directly():
