@@ -22,7 +22,7 @@ from primitives.numpy.creation import asarray
 
 __all__ = ["pi", "e", "inf", "nan", "newaxis", "euler_gamma", "ndarray", "ndim", "shape", "size",
            "isscalar", "iscomplexobj", "isrealobj", "iterable", "astype", "copy",
-           "broadcast_shapes"]
+           "broadcast_shapes", "ComplexWarning"]
 
 pi = np.pi
 e = np.e
@@ -31,6 +31,7 @@ nan = np.nan
 newaxis = None
 euler_gamma = np.euler_gamma
 ndarray = jax.Array  # our tracers register as jax.Array (see _jax_array)
+ComplexWarning = np.exceptions.ComplexWarning  # warned when complex values are cast to real
 
 
 def ndim(a) -> int:
