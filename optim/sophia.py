@@ -36,12 +36,6 @@ class HutchinsonState(NamedTuple):
     key: Any
 
 
-def _rademacher(key, shape, dtype):
-    """``jax.random.rademacher``'s bits: ``2 * bernoulli(0.5) - 1``."""
-    samples = frandom.bernoulli(key, 0.5, shape).astype(dtype)
-    return (2 * samples - 1).astype(dtype)
-
-
 def hutchinson_estimator_diag_hessian(random_seed=None) -> GradientTransformationExtraArgs:
     """Hessian diagonal by Hutchinson's estimator ``r * (H r)``, ``r`` Rademacher.
 
@@ -67,7 +61,8 @@ def hutchinson_estimator_diag_hessian(random_seed=None) -> GradientTransformatio
                              "function of the params) as an update keyword argument.")
         keys = frandom.split(state.key)
         key, subkey = keys[0], keys[1]
-        signs = tree_utils.tree_random_like(subkey, params, _rademacher, dtype=fnp.float32)
+        signs = tree_utils.tree_random_like(subkey, params, frandom.rademacher,
+                                             dtype=fnp.float32)
         signs = otree.cast(signs, tree_utils.tree_dtype(params, "lowest"))
         hvp = transforms.jvp(transforms.grad(obj_fn), (params,), (signs,))[1]
         product = tree_util.tree_map(lambda h, r: h * r, hvp, signs)
