@@ -1,28 +1,7 @@
-"""Keys and the basic samplers of ``primitives.random`` (as jax.random):
-threefry2x32 with raw ``uint32[2]`` keys. ``primitives.random`` re-exports
-these with the distributions of ``random_distributions`` / ``random_discrete``.
-
-Keys are the legacy raw keys of ``jax.random.PRNGKey``: an array ``u32[2]``.
-Four primitives own the randomness (``random_seed``, ``random_bits``,
-``random_split``, ``random_fold_in``); their lowerings produce jax.random's
-bits for the raw key: ``primitives.threefry`` computes them on CPU with an
-unrolled hash (jax's CPU lowering is a rolled loop, about 3x slower) and calls
-jax.random everywhere else. Every
-distribution is then built from those bits with lax-level and numpy-level ops,
-mirroring ``jax._src.random.core`` step by step, so that for the same key our
-samples equal jax.random's bit for bit.
-
-The key primitives accept keys with leading batch dimensions (``u32[..., 2]``)
-and lower with ``jax.vmap`` over those dimensions; that is how their batch
-rules work (one bind on the stacked keys, no Python loop). The public
-functions, like jax's, take a single key: use ``vmap`` to map over keys.
-
-Example::
-
-    >>> import primitives.random as frandom
-    >>> key = frandom.PRNGKey(0)
-    >>> k1, k2 = frandom.split(key)
-    >>> x = frandom.normal(k1, (3,))          # == jax.random.normal(k1, (3,))
+"""Keys, the typed-key helpers and the basic samplers of ``primitives.random``
+(as jax.random: threefry2x32 with raw ``uint32[2]`` keys; the design is in
+``primitives.random``'s docstring). ``primitives.random`` re-exports these with
+the distributions of ``random_distributions`` / ``random_discrete``.
 """
 from __future__ import annotations
 
