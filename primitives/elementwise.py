@@ -246,7 +246,7 @@ def _balanced_eq(x, z, y):
     return mul(x_is, sub(1.0, mul(0.5, y_is)))
 
 
-max_p = naryop("max", ORDERED, lax.max)
+max_p = naryop("max", ORDERED + "c", lax.max)  # complex too: lexicographic, as lax.max
 defjvp(max_p, lambda t, ans, x, y: mul(t, _balanced_eq(x, ans, y)),
        lambda t, ans, x, y: mul(t, _balanced_eq(y, ans, x)))
 defbroadcasting(max_p)
@@ -258,7 +258,7 @@ def max(x, y):
 
 
 # --- min ---
-min_p = naryop("min", ORDERED, lax.min)
+min_p = naryop("min", ORDERED + "c", lax.min)
 defjvp(min_p, lambda t, ans, x, y: mul(t, _balanced_eq(x, ans, y)),
        lambda t, ans, x, y: mul(t, _balanced_eq(y, ans, x)))
 defbroadcasting(min_p)

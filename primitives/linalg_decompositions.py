@@ -10,7 +10,8 @@ batchable. ``triangular_solve`` is linear in ``b`` and has a transpose rule.
 The decompositions batch over leading dimensions natively: vmap moves the
 batch axis to the front.
 
-Only real floating dtypes: complex inputs raise ``FxTypeError``.
+Real and complex floating dtypes; the complex jvp rules are JAX's (conjugate
+transposes ``_H``, ``eigh``/``svd`` give real eigen/singular values).
 
 Example::
 
@@ -42,6 +43,7 @@ from fx.core import Primitive, get_aval
 from fx.dtypes import kind
 from fx.errors import FxTypeError, ShapeError
 from fx.ir import ShapedArray
+from primitives.complex import conj, real
 from primitives.elementwise import (add, convert_element_type, div, eq, integer_pow, mul, neg,
                                     select_n, sub)
 from primitives.linalg import dot_general
@@ -57,12 +59,9 @@ _HIGHEST = (lax.Precision.HIGHEST, lax.Precision.HIGHEST)
 
 # --- shared checks and matrix helpers (built from our primitives) ---
 def _check_matrix(op: str, x: ShapedArray, square: bool = False) -> None:
-    """Rank >= 2 real floating matrix (square if asked), else a typed error."""
+    """Rank >= 2 real or complex floating matrix (square if asked), else a typed error."""
     k = kind(x.dtype)
-    if k == "c":
-        raise FxTypeError(f"{op}: complex input {x.str_short()} is not supported yet (fxjax "
-                          f"linear algebra is real-only). Fix: pass a real float32/float64 array.")
-    if k != "f":
+    if k not in "fc":
         raise FxTypeError(f"{op} requires a floating-point matrix, got {x.str_short()}. Fix: "
                           f"convert it first, e.g. x.astype(jnp.float32).")
     if x.ndim < 2:
@@ -76,6 +75,27 @@ def _check_matrix(op: str, x: ShapedArray, square: bool = False) -> None:
 def _mT(x):
     nd = get_aval(x).ndim
     return transpose(x, tuple(range(nd - 2)) + (nd - 1, nd - 2))
+
+
+def _H(x):
+    """Conjugate transpose of the last two axes (the plain transpose for real x)."""
+    return _mT(conj(x)) if kind(get_aval(x).dtype) == "c" else _mT(x)
+
+
+def _real_part(x):
+    """``real(x)`` for complex x, x itself for real x."""
+    return real(x) if kind(get_aval(x).dtype) == "c" else x
+
+
+def _as(x, like):
+    """``x`` (real) converted to ``like``'s dtype (real -> complex where needed)."""
+    dt = get_aval(like).dtype
+    return x if get_aval(x).dtype == dt else convert_element_type(x, dt)
+
+
+def _real_dtype(dtype):
+    dt = np.dtype(dtype)
+    return np.finfo(dt).dtype if dt.kind == "c" else dt
 
 
 def _matmul(a, b):
@@ -163,8 +183,8 @@ def _batch_all_front(prim, args, bdims, **params):
 
 
 def symmetrize(x):
-    """``(x + x^T) / 2`` (jax.lax.linalg.symmetrize, real)."""
-    return div(add(x, _mT(x)), _const(x, 2))
+    """``(x + x^H) / 2`` (jax.lax.linalg.symmetrize)."""
+    return div(add(x, _H(x)), _const(x, 2))
 
 
 # --- cholesky ---
@@ -249,6 +269,7 @@ def _triangular_solve_jvp_a(g_a, ans, a, b, *, left_side, lower, transpose_a, co
     g_a = _tril(g_a, -k) if lower else _triu(g_a, k)
     g_a = neg(g_a)
     g_a = _mT(g_a) if transpose_a else g_a
+    g_a = conj(g_a) if conjugate_a and kind(get_aval(g_a).dtype) == "c" else g_a
     params = dict(left_side=left_side, lower=lower, transpose_a=transpose_a,
                   conjugate_a=conjugate_a, unit_diagonal=unit_diagonal)
 
@@ -330,9 +351,10 @@ def triangular_solve(a, b, *, left_side: bool = False, lower: bool = False,
                                                      (1, b_aval.shape[-1])),
                              tuple(range(b_aval.ndim - 1)) + (b_aval.ndim - 1 + (not left_side),))
     _triangular_solve_aval(a_aval, get_aval(b), left_side=bool(left_side), lower=lower,
-                           transpose_a=transpose_a, conjugate_a=False, unit_diagonal=unit_diagonal)
+                           transpose_a=transpose_a, conjugate_a=conjugate_a,
+                           unit_diagonal=unit_diagonal)
     out = triangular_solve_p.bind(a, b, left_side=bool(left_side), lower=bool(lower),
-                                  transpose_a=bool(transpose_a), conjugate_a=False,
+                                  transpose_a=bool(transpose_a), conjugate_a=bool(conjugate_a),
                                   unit_diagonal=bool(unit_diagonal))
     return reshape(out, b_aval.shape) if singleton else out
 
@@ -452,21 +474,27 @@ def _thin_qr_jvp(q, r, dx):
     """JVP of [..., m, n] QR with m >= n (Townsend's derivation, as JAX)."""
     dx_rinv = triangular_solve_p.bind(r, dx, left_side=False, lower=False, transpose_a=False,
                                       conjugate_a=False, unit_diagonal=False)
-    qt_dx_rinv = _matmul(_mT(q), dx_rinv)
+    qt_dx_rinv = _matmul(_H(q), dx_rinv)
     qt_dx_rinv_lower = _tril(qt_dx_rinv, -1)
-    do = sub(qt_dx_rinv_lower, _mT(qt_dx_rinv_lower))  # skew-symmetric
+    do = sub(qt_dx_rinv_lower, _H(qt_dx_rinv_lower))  # skew-hermitian
+    if kind(get_aval(q).dtype) == "c":  # JAX's correction for complex inputs
+        n = get_aval(r).shape[-1]
+        eye = broadcast_in_dim(np.eye(n, dtype=get_aval(do).dtype), get_aval(do).shape,
+                               (get_aval(do).ndim - 2, get_aval(do).ndim - 1))
+        do = add(do, mul(eye, sub(qt_dx_rinv, _as(real(qt_dx_rinv), qt_dx_rinv))))
     dq = add(_matmul(q, sub(do, qt_dx_rinv)), dx_rinv)
     dr = _matmul(sub(qt_dx_rinv, do), r)
     return dq, dr
 
 
 def _solve_transposed_lu(a, b):
-    """``solve(a^T, b)`` via LU of square ``a`` (JAX's lu_solve with trans=1)."""
+    """``solve(a^H, b)`` via LU of square ``a`` (JAX's lu_solve with trans=2)."""
     lu_, _, perm = lu_p.bind(a)
+    cj = kind(get_aval(a).dtype) == "c"
     x = triangular_solve_p.bind(lu_, b, left_side=True, lower=False, transpose_a=True,
-                                conjugate_a=False, unit_diagonal=False)
+                                conjugate_a=cj, unit_diagonal=False)
     x = triangular_solve_p.bind(lu_, x, left_side=True, lower=True, transpose_a=True,
-                                conjugate_a=False, unit_diagonal=True)
+                                conjugate_a=cj, unit_diagonal=True)
     return _matmul(_mT(_permutation_matrix(perm, get_aval(a).dtype)), x)
 
 
@@ -478,7 +506,7 @@ def _qr_jvp(primals, tangents, *, full_matrices):
     m, n = get_aval(x).shape[-2:]
     if m < n:  # wide: X = [X1 X2], the square part's rule, then dR2 = dQ^T X2 + Q^T dX2
         dq, dr1 = _thin_qr_jvp(q, _sl(r, cols=(0, m)), _sl(dx, cols=(0, m)))
-        dr2 = add(_matmul(_mT(dq), _sl(x, cols=(m, n))), _matmul(_mT(q), _sl(dx, cols=(m, n))))
+        dr2 = add(_matmul(_H(dq), _sl(x, cols=(m, n))), _matmul(_H(q), _sl(dx, cols=(m, n))))
         return [q, r], [dq, concatenate([dr1, dr2], get_aval(x).ndim - 1)]
     q_mn = _sl(q, cols=(0, n)) if full_matrices else q
     r_nn = _sl(r, rows=(0, n)) if full_matrices else r
@@ -488,10 +516,10 @@ def _qr_jvp(primals, tangents, *, full_matrices):
     # full matrices, m > n (arXiv:2409.13374, eqs. 32-33, as JAX)
     q_nn, q_pn, q_mp = _sl(q_mn, rows=(0, n)), _sl(q_mn, rows=(n, m)), _sl(q, cols=(n, m))
     dq_nn, dq_pn = _sl(dq_mn, rows=(0, n)), _sl(dq_mn, rows=(n, m))
-    z_pn_h = _solve_transposed_lu(sub(q_nn, _eye_like(q_nn)), _mT(q_pn))
-    z_pn = _mT(z_pn_h)
+    z_pn_h = _solve_transposed_lu(sub(q_nn, _eye_like(q_nn)), _H(q_pn))
+    z_pn = _H(z_pn_h)
     dq_mp = sub(_matmul(dq_mn, z_pn_h),
-                _matmul(add(q_mn, _matmul(q_mp, z_pn)), _mT(sub(dq_pn, _matmul(z_pn, dq_nn)))))
+                _matmul(add(q_mn, _matmul(q_mp, z_pn)), _H(sub(dq_pn, _matmul(z_pn, dq_nn)))))
     nd = get_aval(x).ndim
     dq = concatenate([dq_mn, dq_mp], nd - 1)
     zeros = broadcast_in_dim(np.zeros((), get_aval(x).dtype),
@@ -534,7 +562,8 @@ def _eigh_aval(x, *, lower, sort_eigenvalues, subset_by_index):
     if subset_by_index is not None and not 0 <= subset_by_index[0] <= subset_by_index[1] <= n:
         raise ShapeError(f"eigh: subset_by_index={subset_by_index} is not a range within "
                          f"[0, {n}] for {x.str_short()}.")
-    return [ShapedArray(x.shape[:-1] + (d,), x.dtype), ShapedArray(x.shape[:-2] + (d,), x.dtype)]
+    return [ShapedArray(x.shape[:-1] + (d,), x.dtype),
+            ShapedArray(x.shape[:-2] + (d,), _real_dtype(x.dtype))]
 
 
 eigh_p.def_lowering(lambda x, **params: list(
@@ -548,15 +577,16 @@ def _eigh_jvp(primals, tangents, *, lower, sort_eigenvalues, subset_by_index):
     if not (subset_by_index is None or tuple(subset_by_index) == (0, n)):
         raise NotImplementedError("Derivatives not defined for partial eigen decomposition.")
     a_dot = instantiate_zero(tangents[0])
-    v, w = eigh_p.bind(symmetrize(a), lower=lower, sort_eigenvalues=sort_eigenvalues,
-                       subset_by_index=subset_by_index)
+    v, w_real = eigh_p.bind(symmetrize(a), lower=lower, sort_eigenvalues=sort_eigenvalues,
+                            subset_by_index=subset_by_index)
+    w = _as(w_real, a)  # complex inputs: the eigenvalues in v's dtype, as JAX
     shape = get_aval(v).shape
     eye = _eye_like(v)
     fmat = sub(integer_pow(sub(add(eye, _rows(w, shape)), _cols(w, shape)), -1), eye)
-    vdag_adot_v = _matmul(_matmul(_mT(v), a_dot), v)
+    vdag_adot_v = _matmul(_matmul(_H(v), a_dot), v)
     dv = _matmul(v, mul(fmat, vdag_adot_v))
-    dw = _diagonal(vdag_adot_v)
-    return [v, w], [dv, dw]
+    dw = _diagonal(_real_part(vdag_adot_v))
+    return [v, w_real], [dv, dw]
 
 
 eigh_p.def_batch(lambda args, bdims, **params: _batch_all_front(eigh_p, args, bdims, **params))
@@ -603,7 +633,7 @@ def _svd_aval(x, *, full_matrices, compute_uv, subset_by_index):
                              f"[0, {k}] for {x.str_short()}.")
         k = hi - lo
     batch = x.shape[:-2]
-    s = ShapedArray(batch + (k,), x.dtype)
+    s = ShapedArray(batch + (k,), _real_dtype(x.dtype))
     if not compute_uv:
         return [s]
     if full_matrices and subset_by_index is None:
@@ -633,9 +663,9 @@ def _svd_jvp(primals, tangents, *, full_matrices, compute_uv, subset_by_index):
     if compute_uv and full_matrices and m != n:
         raise NotImplementedError(
             "Singular value decomposition JVP not implemented for full matrices")
-    ut, v = _mT(u), _mT(vt)
+    ut, v = _H(u), _H(vt)
     ds_mat = _matmul(_matmul(ut, da), v)
-    ds = _diagonal(ds_mat)
+    ds = _diagonal(_real_part(ds_mat))
     if not compute_uv:
         return [s], [ds]
     kk = get_aval(s).shape[-1]
@@ -644,23 +674,25 @@ def _svd_jvp(primals, tangents, *, full_matrices, compute_uv, subset_by_index):
     s_diffs = mul(add(s_row, s_col), sub(s_row, s_col))
     eye = _eye_like(s_diffs)
     f = sub(div(_const(s_diffs, 1), add(s_diffs, eye)), eye)
-    dss = mul(s_row, ds_mat)
-    sds = mul(s_col, ds_mat)
+    f = _as(f, a)
+    dss = mul(_as(s_row, a), ds_mat)
+    sds = mul(_as(s_col, a), ds_mat)
     s_zeros = convert_element_type(eq(s, _const(s, 0)), get_aval(s).dtype)
     s_inv = sub(div(_const(s, 1), add(s, s_zeros)), s_zeros)
     s_inv_mat = select_n(_mask(ds_mat, np.eye(kk, dtype=bool)), _const(ds_mat, 0),
-                         _rows(s_inv, sq))
-    dudv_diag = mul(mul(_const(ds_mat, 0.5), sub(ds_mat, _mT(ds_mat))), s_inv_mat)
-    du = _matmul(u, add(mul(f, add(dss, _mT(dss))), dudv_diag))
-    dv = _matmul(v, mul(f, add(sds, _mT(sds))))
+                         _as(_rows(s_inv, sq), a))
+    dudv_diag = mul(mul(_const(ds_mat, 0.5), sub(ds_mat, _H(ds_mat))), s_inv_mat)
+    du = _matmul(u, add(mul(f, add(dss, _H(dss))), dudv_diag))
+    dv = _matmul(v, mul(f, add(sds, _H(sds))))
     if m > n:
         dav = _matmul(da, v)
-        du = add(du, div(sub(dav, _matmul(u, _matmul(ut, dav))), _rows(s, get_aval(dav).shape)))
+        du = add(du, div(sub(dav, _matmul(u, _matmul(ut, dav))),
+                         _as(_rows(s, get_aval(dav).shape), a)))
     if n > m:
-        dahu = _matmul(_mT(da), u)
+        dahu = _matmul(_H(da), u)
         dv = add(dv, div(sub(dahu, _matmul(v, _matmul(vt, dahu))),
-                         _rows(s, get_aval(dahu).shape)))
-    return [s, u, vt], [ds, du, _mT(dv)]
+                         _as(_rows(s, get_aval(dahu).shape), a)))
+    return [s, u, vt], [ds, du, _H(dv)]
 
 
 svd_p.def_batch(lambda args, bdims, **params: _batch_all_front(svd_p, args, bdims, **params))

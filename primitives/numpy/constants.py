@@ -96,6 +96,8 @@ def astype(x, dtype, /, *, copy: builtins.bool = False, device=None):
     aval = get_aval(x)
     if aval.dtype == dtype and not aval.weak_type:
         return x
+    if aval.dtype.kind == "c" and dtype == np.bool_:  # x != 0, as jnp (not the real part's)
+        return P.ne(x, np.zeros((), aval.dtype))
     return P.convert_element_type(x, dtype, weak_type=False)
 
 

@@ -149,6 +149,12 @@ def lcm(x1, x2):
 def logaddexp2(x1, x2, /):
     """As jnp.logaddexp2: ``log2(2**x1 + 2**x2)``."""
     x1, x2 = _m.promote_inexact(x1, x2)
+    if kind(_dtype(x1)) == "c":  # JAX's complex branch (jax/_src/lax/other.py)
+        x1, x2 = broadcast_arrays(asarray(x1), asarray(x2), op="logaddexp2")
+        amax = P.max(x1, x2)
+        delta = P.sub(P.add(x1, x2), P.mul(amax, np.asarray(2, _dtype(x1))))
+        out = P.add(amax, P.mul(np.asarray(1 / np.log(2), _dtype(x1)), P.log1p(P.exp2(delta))))
+        return P.complex(P.real(out), _m.wrap_between(P.imag(out), np.pi / np.log(2)))
     ln2 = np.log(2)
     return _m.divide(_m.logaddexp(_m.multiply(x1, ln2), _m.multiply(x2, ln2)), ln2)
 

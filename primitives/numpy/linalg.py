@@ -277,8 +277,8 @@ def lstsq(a, b, rcond: float | None = None, *, numpy_resid: bool = False):
     rank = mask.sum()
     safe_s = _np.where(mask, s, 1).astype(dtype)
     s_inv = _np.where(mask, 1 / safe_s, 0)[:, None]
-    uTb = _mm(u.T, b)
-    x = _mm(vt.T, s_inv * uTb)
+    uTb = _mm(u.conj().T, b)
+    x = _mm(vt.conj().T, s_inv * uTb)
     if numpy_resid and (rank < n or m <= n):
         resid = _np.asarray([])
     else:

@@ -5,8 +5,8 @@ cholesky, qr, svd / svdvals, eigh / eigvalsh, solve, inv, det (JAX's custom
 jvp through the cofactor solve, well defined at rank n-1), slogdet (JAX's
 custom jvp), pinv (JAX's custom jvp), matrix_power, matrix_rank,
 tensorsolve / tensorinv (lstsq and cond, which need norms, are in
-``linalg``). Real dtypes only: complex input raises FxTypeError
-(in the primitives' abstract evaluation).
+``linalg``). Real and complex dtypes, as JAX (complex ``slogdet`` has a
+complex sign and JAX's complex jvp).
 
 Example::
 
@@ -34,7 +34,7 @@ from primitives.numpy import (dtypes, creation, math as fmath, reductions, linal
 from primitives.numpy.nonzero import where
 from fx.core import get_aval
 from fx.dtypes import kind
-from fx.errors import FxTypeError, ShapeError
+from fx.errors import ShapeError
 from primitives.custom_derivatives import custom_jvp
 from primitives.numpy.creation import asarray
 from primitives.numpy.math import promote_inexact
@@ -72,17 +72,22 @@ class SlogdetResult(NamedTuple):
 
 
 def _inexact(*xs):
-    """The operands as arrays of one inexact dtype; complex ones are refused."""
+    """The operands as arrays of one inexact dtype."""
     out = []
     for x in promote_inexact(*xs):
         if not hasattr(x, "shape") or isinstance(x, (np.ndarray, np.generic)):
             x = asarray(x)
-        if kind(get_aval(x).dtype) == "c":
-            raise FxTypeError(f"fnp.linalg: complex input {get_aval(x).str_short()} is not "
-                              f"supported yet (fxjax linear algebra is real-only). Fix: pass a "
-                              f"real float32/float64 array.")
         out.append(x)
     return out
+
+
+def _is_complex(x):
+    return kind(get_aval(x).dtype) == "c"
+
+
+def _H(x):
+    """Conjugate transpose of the last two axes."""
+    return fnp.conj(_mT(x)) if _is_complex(x) else _mT(x)
 
 
 def _shape(x):
@@ -108,7 +113,7 @@ def cholesky(a, *, upper: bool = False, symmetrize_input: bool = True):
     """As jnp.linalg.cholesky: lower ``L`` with ``a = L L^T`` (``upper``: ``L^T``)."""
     a, = _inexact(a)
     L = P.cholesky(a, symmetrize_input=symmetrize_input)
-    return _mT(L) if upper else L
+    return _H(L) if upper else L
 
 
 def qr(a, mode: str = "reduced"):
@@ -137,7 +142,7 @@ def svd(a, full_matrices: bool = True, compute_uv: bool = True, hermitian: bool 
             return s
         sign = fnp.take_along_axis(fnp.sign(w), order, axis=-1)
         u = fnp.take_along_axis(v, order[..., None, :], axis=-1)
-        return SVDResult(u, s, _mT(u * sign[..., None, :]))
+        return SVDResult(u, s, _H(u * sign[..., None, :].astype(u.dtype)))
     out = P.svd(a, full_matrices=full_matrices, compute_uv=compute_uv,
                 subset_by_index=subset_by_index)
     return SVDResult(*out) if compute_uv else out
@@ -217,7 +222,7 @@ def _slogdet_small_impl(a):
         det = a[..., 0, 0]
     else:
         det = a[..., 0, 0] * a[..., 1, 1] - a[..., 0, 1] * a[..., 1, 0]
-    return fnp.sign(det), fnp.log(fnp.abs(det))
+    return fnp.sign(det), fnp.real(fnp.log(fnp.abs(det)))
 
 
 _slogdet_small = custom_jvp(_slogdet_small_impl)
@@ -235,7 +240,14 @@ def _slogdet_small_jvp(primals, tangents):
         det = x00 * x11 - x01 * x10
         ans_dot = (g[..., 0, 0] * x11 - g[..., 0, 1] * x10 - g[..., 1, 0] * x01
                    + g[..., 1, 1] * x00) / det
-    return (sign, ans), (fnp.zeros_like(sign), ans_dot)
+    return (sign, ans), _slogdet_tangents(x, sign, ans_dot)
+
+
+def _slogdet_tangents(x, sign, ans_dot):
+    """(sign_dot, logabsdet_dot) from ``ans_dot = trace(x^-1 x_dot)`` (JAX's, complex too)."""
+    if _is_complex(x):
+        return (ans_dot - fnp.real(ans_dot).astype(ans_dot.dtype)) * sign, fnp.real(ans_dot)
+    return fnp.zeros_like(sign), ans_dot
 
 
 def _slogdet_lu_impl(a):
@@ -245,12 +257,16 @@ def _slogdet_lu_impl(a):
     is_zero = fnp.any(diag == fnp.array(0, dtype=dtype), axis=-1)
     iota = fnp.arange(_shape(a)[-1], dtype=pivot.dtype)
     parity = fnp.count_nonzero(pivot != iota, axis=-1)
-    parity = parity + fnp.count_nonzero(diag < 0, axis=-1)
+    if _is_complex(a):
+        sign = fnp.prod(diag / fnp.abs(diag).astype(dtype), axis=-1)
+    else:
+        sign = fnp.array(1, dtype=dtype)
+        parity = parity + fnp.count_nonzero(diag < 0, axis=-1)
     sign = fnp.where(is_zero, fnp.array(0, dtype=dtype),
-                     fnp.array(1, dtype=dtype) * (-2 * (parity % 2) + 1).astype(dtype))
+                     sign * (-2 * (parity % 2) + 1).astype(dtype))
     logdet = fnp.where(is_zero, fnp.array(-np.inf, dtype=dtype),
                        fnp.sum(fnp.log(fnp.abs(diag)).astype(dtype), axis=-1))
-    return sign, logdet
+    return sign, fnp.real(logdet)
 
 
 _slogdet_lu = custom_jvp(_slogdet_lu_impl)
@@ -262,7 +278,7 @@ def _slogdet_jvp(primals, tangents):
     g, = tangents
     sign, ans = slogdet(x)
     ans_dot = fnp.trace(solve(x, g), axis1=-1, axis2=-2)
-    return (sign, ans), (fnp.zeros_like(sign), ans_dot)
+    return (sign, ans), _slogdet_tangents(x, sign, ans_dot)
 
 
 def slogdet(a, *, method: str | None = None):
@@ -353,6 +369,7 @@ def det(a):
 def _pinv_impl(a, rtol=None, hermitian=False):
     arr, = _inexact(a)
     m, n = _shape(arr)[-2:]
+    arr = fnp.conj(arr) if _is_complex(arr) else arr
     if rtol is None:
         rtol = 10. * max(m, n) * fnp.array(fnp.finfo(arr.dtype).eps)
     rtol = fnp.asarray(rtol)
@@ -373,16 +390,16 @@ def _pinv_jvp(rtol, hermitian, primals, tangents):
     a_dot, = tangents
     p = _pinv(a, rtol, hermitian)
     if hermitian:
-        a = (a + _mT(a)) / 2
-        a_dot = (a_dot + _mT(a_dot)) / 2
+        a = (a + _H(a)) / 2
+        a_dot = (a_dot + _H(a_dot)) / 2
     m, n = _shape(a)[-2:]
     if m >= n:
-        s = _mm(_mm(p, _mT(p)), _mT(a_dot))
-        t = _mm(_mm(_mT(a_dot), _mT(p)), p)
+        s = _mm(_mm(p, _H(p)), _H(a_dot))
+        t = _mm(_mm(_H(a_dot), _H(p)), p)
         p_dot = -_mm(_mm(p, a_dot), p) + s - _mm(_mm(s, a), p) + t - _mm(_mm(p, a), t)
     else:
-        s = _mm(p, _mm(_mT(p), _mT(a_dot)))
-        t = _mm(_mT(a_dot), _mm(_mT(p), p))
+        s = _mm(p, _mm(_H(p), _H(a_dot)))
+        t = _mm(_H(a_dot), _mm(_H(p), p))
         p_dot = -_mm(p, _mm(a_dot, p)) + s - _mm(s, _mm(a, p)) + t - _mm(p, _mm(a, t))
     return p, p_dot
 

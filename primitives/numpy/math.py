@@ -328,7 +328,31 @@ def absolute(x, /):
 
 
 abs = absolute
-fabs = _unary("fabs", P.abs, promote_inexact)
+def fabs(x, /):
+    """As jnp.fabs: ``|x|`` in an inexact dtype.
+
+    Args:
+      x: real array (complex input raises TypeError, as jnp.fabs).
+
+    Returns:
+      ``|x|``, integers and booleans promoted to the default float dtype.
+
+    References:
+      ``jax.numpy.fabs``.
+    """
+    x, = promote_inexact(x)
+    if _is_complex(x):
+        raise TypeError("ufunc 'fabs' does not support complex dtypes")
+    return P.abs(x)
+
+
+def _is_complex(x) -> builtins.bool:
+    return kind(dtype_of(x)) == "c"
+
+
+def _complex_parts(fn, x):
+    """``complex(fn(real(x)), fn(imag(x)))``: a real function applied to each part."""
+    return P.complex(fn(P.real(x)), fn(P.imag(x)))
 sign = _unary("sign", P.sign)
 
 
@@ -354,9 +378,20 @@ arccosh = acosh = _unary("arccosh", P.acosh, promote_inexact)
 arctanh = atanh = _unary("arctanh", P.atanh, promote_inexact)
 square = _unary("square", P.square, promote_numeric)
 reciprocal = _unary("reciprocal", lambda x: P.integer_pow(x, -1), promote_inexact)
-log2 = _unary("log2", lambda x: P.div(P.log(x), P.log(_np_const(x, 2))), promote_inexact)
-log10 = _unary("log10", lambda x: P.mul(P.log(x), _np_const(x, 0.4342944819032518)),
-               promote_inexact)
+
+
+def _log_base(x, scale):
+    """``log(x) * scale``; complex x scales each part of log(x) (as JAX: ``inf+0j`` stays
+    ``inf+0j``, where a complex product would give ``inf+nanj``)."""
+    r = P.log(x)
+    if _is_complex(r):
+        return _complex_parts(lambda p: P.mul(p, _np_const(p, scale)), r)
+    return P.mul(r, _np_const(r, scale))
+
+
+log2 = _unary("log2", lambda x: (_log_base(x, 1 / np.log(2)) if _is_complex(x) else
+                                 P.div(P.log(x), P.log(_np_const(x, 2)))), promote_inexact)
+log10 = _unary("log10", lambda x: _log_base(x, 0.4342944819032518), promote_inexact)
 deg2rad = radians = _unary("deg2rad", lambda x: P.mul(x, _const(x, np.pi / 180)),
                            promote_inexact)
 rad2deg = degrees = _unary("rad2deg", lambda x: P.mul(x, _const(x, 180 / np.pi)),
@@ -367,10 +402,33 @@ def logaddexp(x1, x2, /):
     """As jnp.logaddexp: log(exp(x1) + exp(x2)) without overflow."""
     x1, x2 = _broadcast2(*promote_inexact(x1, x2), "logaddexp")
     amax = P.max(x1, x2)
+    if _is_complex(x1):  # JAX's complex branch (jax/_src/lax/other.py)
+        delta = P.sub(P.add(x1, x2), P.mul(amax, _np_const(amax, 2)))
+        out = P.add(amax, P.log1p(P.exp(delta)))
+        return P.complex(P.real(out), wrap_between(P.imag(out), np.pi))
     delta = P.sub(x1, x2)
     out = P.add(amax, P.log1p(P.exp(P.neg(P.abs(delta)))))
     # delta is nan where x1 == x2 == +-inf (or a nan is involved): x1 + x2 is the answer
     return P.select_n(P.ne(delta, delta), out, P.add(x1, x2))
+
+
+def wrap_between(x, a: float):
+    """``x`` wrapped into ``[-a, a)`` (used by the complex logaddexp / logaddexp2).
+
+    Args:
+      x: real floating array.
+      a: the half-width of the interval (a Python float).
+
+    Returns:
+      ``x`` shifted by a multiple of ``2a`` into ``[-a, a)``.
+
+    References:
+      ``_wrap_between`` in jax/_src/lax/other.py.
+    """
+    two_a = _np_const(x, 2 * a)
+    rem = P.rem(P.add(x, _np_const(x, a)), two_a)
+    rem = P.select_n(P.lt(rem, _np_const(rem, 0)), rem, P.add(rem, two_a))
+    return P.sub(rem, _np_const(rem, a))
 
 
 def sinc(x, /):
@@ -387,6 +445,10 @@ def sinc(x, /):
 def hypot(x1, x2, /):
     """As jnp.hypot: sqrt(x1**2 + x2**2) without overflow."""
     x1, x2 = promote_inexact(x1, x2)
+    if _is_complex(x1):
+        raise ValueError("jnp.hypot is not well defined for complex-valued inputs. Please "
+                         "convert to real values first, such as by using jnp.real or "
+                         "jnp.imag to take the real or imaginary components respectively.")
     if shape_of(x1) != shape_of(x2):
         x1, x2 = broadcast_arrays(*(_as_array(a) for a in (x1, x2)), op="hypot")
     x1, x2 = P.abs(x1), P.abs(x2)
@@ -451,10 +513,12 @@ def round(a, decimals: int = 0, out=None):
         if decimals < 0:
             raise NotImplementedError("integer round is not implemented for decimals < 0.")
         return _as_array(a)
+    if decimals > 0 and decimals > np.log10(jax.numpy.finfo(dtype).max):
+        return _as_array(a)
+    if kind(dtype) == "c":  # each part on its own, as JAX
+        return _complex_parts(lambda p: round(p, decimals), a)
     if decimals == 0:
         return P.round(a, _NEAREST_EVEN)
-    if decimals > np.log10(jax.numpy.finfo(dtype).max):
-        return _as_array(a)
     x = P.convert_element_type(a, np.float32) if dtype == np.float16 else a
     factor = _const(x, 10 ** decimals)
     out = P.div(P.round(P.mul(x, factor), _NEAREST_EVEN), factor)
@@ -469,6 +533,8 @@ def rint(x, /):
     also under x64)."""
     if _is_int_or_bool(x):
         return P.convert_element_type(x, _default_float())
+    if _is_complex(x):
+        return _complex_parts(rint, x)
     return P.round(x, _NEAREST_EVEN)
 
 
@@ -476,6 +542,11 @@ def clip(arr=None, /, min=None, max=None):
     """As jnp.clip (jax 0.10 signature): ``minimum(max, maximum(min, arr))``."""
     if arr is None:
         raise ValueError("No input was provided to the clip function.")
+    if any(t is not None and kind(dtype_of(t)) == "c" for t in (arr, min, max)):
+        raise ValueError("Clip received a complex value either through the input or the "
+                         "min/max keywords. Complex values have no ordering and cannot be "
+                         "clipped. Please convert to a real value or array by taking the real "
+                         "or imaginary components via jax.numpy.real/imag respectively.")
     if min is not None:
         arr = maximum(min, arr)
     if max is not None:
@@ -524,8 +595,12 @@ def _full_bool(x, value: builtins.bool):
 
 
 def isfinite(x, /):
-    """As jnp.isfinite (always True for integers and booleans)."""
-    return _full_bool(x, True) if _is_int_or_bool(x) else P.is_finite(x)
+    """As jnp.isfinite (always True for integers and booleans; complex: both parts)."""
+    if _is_int_or_bool(x):
+        return _full_bool(x, True)
+    if _is_complex(x):
+        return P.bitwise_and(P.is_finite(P.real(x)), P.is_finite(P.imag(x)))
+    return P.is_finite(x)
 
 
 def isnan(x, /):
@@ -537,12 +612,16 @@ def isinf(x, /):
     """As jnp.isinf (always False for integers and booleans)."""
     if _is_int_or_bool(x):
         return _full_bool(x, False)
+    if _is_complex(x):  # either part infinite
+        return P.bitwise_or(isinf(P.real(x)), isinf(P.imag(x)))
     return P.eq(P.abs(x), _np_const(x, np.inf))
 
 
 def _isposneginf(value, x):
     if _is_int_or_bool(x):
         return _full_bool(x, False)
+    if _is_complex(x):
+        raise ValueError("isposinf/isneginf are not well defined for complex types")
     return P.eq(x, _np_const(x, value))
 
 
@@ -564,16 +643,31 @@ def signbit(x, /):
     if k == "i":
         return P.lt(x, _np_const(x, 0))
     dtype = dtype_of(x)
+    if k != "f":
+        raise ValueError(f"jax.numpy.signbit is not well defined for {np.dtype(dtype)}")
     bits = np.dtype(f"int{8 * np.dtype(dtype).itemsize}")
     return P.lt(P.bitcast_convert_type(x, bits), np.asarray(0, bits))
 
 
 equal = _binary("equal", P.eq)
 not_equal = _binary("not_equal", P.ne)
-less = _binary("less", P.lt)
-less_equal = _binary("less_equal", P.le)
-greater = _binary("greater", P.gt)
-greater_equal = _binary("greater_equal", P.ge)
+
+
+def _ordered(op):
+    """An order comparison; complex operands compare lexicographically (real part,
+    then imaginary part), as jax.numpy's _complex_comparison."""
+    def compare(x, y):
+        if _is_complex(x):
+            rx, ry = P.real(x), P.real(y)
+            return P.select_n(P.eq(rx, ry), op(rx, ry), op(P.imag(x), P.imag(y)))
+        return op(x, y)
+    return compare
+
+
+less = _binary("less", _ordered(P.lt))
+less_equal = _binary("less_equal", _ordered(P.le))
+greater = _binary("greater", _ordered(P.gt))
+greater_equal = _binary("greater_equal", _ordered(P.ge))
 
 
 def _logical(fn):

@@ -518,8 +518,8 @@ def nanvar(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=Non
         comp = result_dtype = user
     elif kind(aval.dtype) not in "fc":
         comp = result_dtype = _inexact_dtype(aval.dtype)
-    else:
-        comp = result_dtype = aval.dtype
+    else:  # complex input: a real variance (JAX's _var_promote_types)
+        comp, result_dtype = aval.dtype, np.finfo(aval.dtype).dtype
     comp = _upcast_f16(comp)
     a = _convert(a, comp)
     is_nan = P.ne(a, a)
@@ -527,11 +527,18 @@ def nanvar(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=Non
     centered = P.sub(a, broadcast_to(a_mean, aval.shape, op="nanvar"))
     centered = P.select_n(is_nan, centered,
                           P.broadcast_in_dim(np.zeros((), comp), aval.shape, ()))
-    normalizer = sum(P.bitwise_not(is_nan), axis, dtype=comp, keepdims=keepdims, where=where)
-    normalizer = P.sub(normalizer, np.asarray(correction, comp))
-    result = P.div(sum(P.square(centered), axis, keepdims=keepdims, where=where), normalizer)
-    nan = P.broadcast_in_dim(np.asarray(np.nan, comp), get_aval(result).shape, ())
-    return _convert(P.select_n(P.gt(normalizer, np.zeros((), comp)), nan, result), result_dtype)
+    if kind(comp) == "c":  # |centered|**2
+        squares = P.real(P.mul(centered, P.conj(centered)))
+    else:
+        squares = P.square(centered)
+    sq_dtype = get_aval(squares).dtype
+    normalizer = sum(P.bitwise_not(is_nan), axis, dtype=sq_dtype, keepdims=keepdims,
+                     where=where)
+    normalizer = P.sub(normalizer, np.asarray(correction, sq_dtype))
+    result = P.div(sum(squares, axis, keepdims=keepdims, where=where), normalizer)
+    nan = P.broadcast_in_dim(np.asarray(np.nan, sq_dtype), get_aval(result).shape, ())
+    return _convert(P.select_n(P.gt(normalizer, np.zeros((), sq_dtype)), nan, result),
+                    result_dtype)
 
 
 def nanstd(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=None,

@@ -462,9 +462,10 @@ def interp(x, xp, fp, left=None, right=None, period=None):
         raise ValueError("xp must be non-empty")
     if period is not None:
         raise NotImplementedError("interp: period is not supported (see report)")
-    if kind(get_aval(fp).dtype) == "c":
-        raise NotImplementedError("interp: complex fp is not supported")
-    x, xp, fp = _m.promote_inexact(x, xp, fp)
+    x, xp = _m.promote_inexact(x, xp)   # fp on its own (it may be complex), as JAX
+    fp, = _m.promote_inexact(fp)
+    if kind(get_aval(x).dtype) == "c":
+        raise ValueError("jnp.interp: complex x values not supported.")
     n = shape_of(xp)[0]
     i = _m.clip(searchsorted(xp, x, side="right"), 1, n - 1)
     fp_i, fp_i1 = _ix.take(fp, i), _ix.take(fp, _m.subtract(i, 1))
