@@ -120,6 +120,9 @@ LINALG = [  # (name, f(m, *args), args): m is scipy.linalg (ours or jax's)
     ("funm", lambda m, a: m.funm(a, (jnp if m is jsl else fnp).sin, disp=False), (ROT,)),
     ("solve_sylvester", lambda m, a, b, c: m.solve_sylvester(a, b, c),
      (SYM + 4 * np.eye(3, dtype=np.float32), A[:2, :2] + 3 * np.eye(2, dtype=np.float32), W[:3, :2])),
+    ("solve_sylvester_eigen", lambda m, a, b, c: m.solve_sylvester(a, b, c, method="eigen"),
+     (SYM + 4 * np.eye(3, dtype=np.float32), SYM[:2, :2] + 3 * np.eye(2, dtype=np.float32),
+      W[:3, :2])),
 ]
 
 
