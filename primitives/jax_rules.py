@@ -66,8 +66,12 @@ def _same_name(prim: Primitive) -> Callable:
     """Bind our primitive of the same name with jax's params (minus sharding
     annotations and a None ``out_dtype``); a param ours does not take (a variant
     we lack, e.g. ``qr(pivoting=True)``) is named in a NotImplementedError."""
+    accepted_box = []   # computed at the first conversion (abstract evals register at import)
+
     def rule(*args, **params):
-        accepted = _params_of(prim) if prim.abstract_eval is not None else None
+        if not accepted_box:
+            accepted_box.append(_params_of(prim) if prim.abstract_eval is not None else None)
+        accepted = accepted_box[0]
         for k in _DROPPED:
             params.pop(k, None)
         for k in ("out_dtype", "accuracy", "algorithm", "use_magma"):  # None: the default
