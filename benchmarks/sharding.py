@@ -2,7 +2,7 @@
 
 Prints, in one run: the steady-state data-parallel MLP training step
 (``jit(shard_map(step))``: batch sharded over 8 devices, params replicated,
-grads ``pmean``-ed; target <= 1.05x), the DP-SGD data-parallel step (each
+loss ``pmean``-ed, grads taken in the body; target <= 1.05x), the DP-SGD data-parallel step (each
 shard clips its examples' gradients, the clipped sums are ``psum``-ed, the
 noise is drawn once; target <= 1.05x), and tracing a shard_map'd
 1000-equation body (``make_graph`` vs ``jax.make_jaxpr``, fresh functions;
@@ -53,19 +53,19 @@ def bench_data_parallel_step():
     params = mlp_params(0)
     x, y = _data()
 
+    # jax's recipe: the shard's loss pmean-ed; the grad of the replicated params (taken
+    # inside the body) is psum-ed by check_vma's implicit pvary
     def ours_step(p, x, y):
-        g = L.pmean(grad(lambda p: _loss(fnp, fnn, p, x, y))(p), "x")
+        g = grad(lambda p: L.pmean(_loss(fnp, fnn, p, x, y), "x"))(p)
         return jax.tree_util.tree_map(lambda a, b: a - 0.1 * b, p, g)
 
     def jax_step(p, x, y):
-        g = jax.lax.pmean(jax.grad(lambda p: _loss(jnp, jax.nn, p, x, y))(p), "x")
+        g = jax.grad(lambda p: jax.lax.pmean(_loss(jnp, jax.nn, p, x, y), "x"))(p)
         return jax.tree_util.tree_map(lambda a, b: a - 0.1 * b, p, g)
 
     specs = dict(mesh=MESH, in_specs=(P(), P("x"), P("x")), out_specs=P())
     o = jit(shard_map(ours_step, **specs))
-    # check_vma=False: jax's check_vma psums the gradient of a replicated value taken
-    # INSIDE the body; ours (and jax without it) keeps the per-shard gradient
-    t = jax.jit(jax.shard_map(jax_step, check_vma=False, **specs))
+    t = jax.jit(jax.shard_map(jax_step, **specs))
     np.testing.assert_allclose(jax.tree_util.tree_leaves(o(params, x, y))[0],
                                jax.tree_util.tree_leaves(t(params, x, y))[0], rtol=1e-4,
                                atol=1e-5)
@@ -83,6 +83,7 @@ def bench_dp_sgd_step():
         return -fnp.sum(mlp(fnp, fnn, p, ex["x"][None])[0] * fnn.one_hot(ex["y"], 10))
 
     def ours_sum(p, batch):
+        p = L.pcast(p, "x", to="varying")  # per-shard per-example grads (not psum-ed)
         s, _ = dp.clipped_gradient_sum(ex_loss_o, p, batch, l2_norm_clip=C, method="vmap")
         return L.psum(s, "x")
 
@@ -95,6 +96,7 @@ def bench_dp_sgd_step():
         return -jnp.sum(mlp(jnp, jax.nn, p, ex["x"][None])[0] * jax.nn.one_hot(ex["y"], 10))
 
     def jax_sum(p, batch):
+        p = jax.lax.pcast(p, "x", to="varying")
         g = jax.vmap(jax.grad(ex_loss_j), in_axes=(None, 0))(p, batch)
         leaves = jax.tree_util.tree_leaves(g)
         norms = jnp.sqrt(sum(jnp.sum(l.reshape(l.shape[0], -1) ** 2, 1) for l in leaves))
@@ -102,7 +104,7 @@ def bench_dp_sgd_step():
         s = jax.tree_util.tree_map(lambda l: jnp.tensordot(scale, l, 1), g)
         return jax.lax.psum(s, "x")
 
-    j_sum = jax.shard_map(jax_sum, check_vma=False, **specs)
+    j_sum = jax.shard_map(jax_sum, **specs)
     jkey = jax.random.key(0)
 
     def jax_step(p, batch):

@@ -27,7 +27,7 @@ from fx.errors import UnboundAxisError
 from fx.source_info import user_frame_info
 
 __all__ = ["AxisFrame", "extend_axis_env", "lookup", "axis_size", "bound_names",
-           "innermost_frame", "unbound_error"]
+           "innermost_frame", "unbound_error", "vma_checked_axes", "checked_axes"]
 
 
 class AxisFrame(NamedTuple):
@@ -42,6 +42,7 @@ class _Frames(threading.local):
 
     def __init__(self):
         self.stack: list[AxisFrame] = []
+        self.checked: tuple = ()  # the mesh axes of the enclosing check_vma shard_maps
 
 
 _local = _Frames()
@@ -100,3 +101,22 @@ def innermost_frame(names: Sequence) -> AxisFrame | None:
         if f.name in names:
             return f
     return None
+
+
+@contextmanager
+def vma_checked_axes(names):
+    """While the block runs (a ``shard_map`` body with ``check_vma`` being
+    traced or transformed), values track the mesh axes ``names`` they vary
+    over: ``ShapedArray.vma``, set by ``fx.tracing``, with the invariant ->
+    varying casts ``Primitive.bind`` inserts (jax's ``check_vma`` typing)."""
+    before = _local.checked
+    _local.checked = before + tuple(n for n in names if n not in before)
+    try:
+        yield
+    finally:
+        _local.checked = before
+
+
+def checked_axes() -> tuple:
+    """The mesh axes whose variation is tracked now (empty outside check_vma bodies)."""
+    return _local.checked

@@ -68,8 +68,7 @@ class BatchTracer(Tracer):
         aval = get_aval(self.val)
         if self.bdim is None:
             return aval
-        shape = aval.shape[:self.bdim] + aval.shape[self.bdim + 1:]
-        return ShapedArray(shape, aval.dtype, aval.weak_type)
+        return aval.update(shape=aval.shape[:self.bdim] + aval.shape[self.bdim + 1:])
 
     def full_lower(self):
         if self.bdim is None:

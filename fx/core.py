@@ -38,7 +38,7 @@ from typing import Any, Protocol, Sequence
 
 import numpy as np
 
-from fx.axis_env import bound_names, innermost_frame
+from fx.axis_env import bound_names, checked_axes, innermost_frame
 from fx.errors import (ConcretizationError, UnexpectedTracerError, UnsupportedInputError, FxError,
                        ForeignFunctionError)
 from fx.ir import ShapedArray
@@ -49,7 +49,7 @@ __all__ = ["Primitive", "Tracer", "Trace", "MainTrace", "EvalTrace", "new_main",
            "is_eager", "register_structural_ops", "structural", "canonical_dtype",
            "python_scalar_dtype", "AbstractEvalRule", "LoweringRule", "JVPRule",
            "TransposeRule", "BatchRule", "AxisBatchRule", "AxisNamesRule", "PartialEvalRule",
-           "DCERule"]
+           "DCERule", "VMARule", "out_vma", "cast_vma"]
 
 
 # --- the rule signatures, written once --------------------------------------
@@ -100,9 +100,18 @@ class DCERule(Protocol):
     def __call__(self, eqn: Any, used_outputs: Sequence[bool]) -> Any: ...
 
 
+class VMARule(Protocol):
+    """``(*in_vmas, **params) -> (in_targets, out_vma)`` inside a check_vma
+    shard_map body: the mesh axes each operand must vary over (``bind`` casts
+    it with ``pvary``) and those the outputs vary over. Without the rule an
+    op's operands are cast to, and its outputs vary over, the union of the
+    operands' (jax's ``standard_insert_pvary``); collectives define their own."""
+    def __call__(self, *in_vmas: frozenset, **params) -> tuple: ...
+
+
 # --- Primitive ----------------------------------------------------------------
 _RULES = ("abstract_eval", "lowering", "jvp", "transpose", "batch", "axis_batch", "axis_names",
-          "partial_eval", "dce")
+          "partial_eval", "dce", "vma")
 
 
 class Primitive:
@@ -116,7 +125,7 @@ class Primitive:
     per slot, each taking a rule of the Protocol of the same name above):
       abstract_eval, lowering, jvp, transpose, batch; axis_batch and
       axis_names for primitives that see named axes; partial_eval / dce for
-      higher-order primitives. ``rule(kind)`` returns a slot or raises
+      higher-order primitives; vma for collectives (check_vma typing). ``rule(kind)`` returns a slot or raises
       ``NotImplementedError("no <kind> rule for <name> (defined in <file>)")``.
 
     Attributes:
@@ -161,6 +170,7 @@ class Primitive:
     def_axis_names = _def("axis_names")
     def_partial_eval = _def("partial_eval")
     def_dce = _def("dce")
+    def_vma = _def("vma")
     del _def
 
     def bind(self, *args, **params):
@@ -175,6 +185,8 @@ class Primitive:
                     break
             else:
                 return self.impl(*args, **params)
+        if checked_axes():  # a check_vma shard_map body: invariant -> varying made explicit
+            args = _insert_pvary(self, args, params)
         level = top.level
         for a in args:
             if isinstance(a, Tracer):
@@ -222,6 +234,43 @@ class Primitive:
 
 
 _NOT_ROUTED = object()
+_NO_VMA = frozenset()
+
+
+def _vmas(prim: Primitive, vmas: list, params: dict) -> tuple:
+    """(per operand, the axes it must vary over; the axes the outputs vary over)."""
+    if prim.vma is not None:
+        return prim.vma(*vmas, **params)
+    u = _NO_VMA.union(*vmas)
+    return [u] * len(vmas), u
+
+
+def _insert_pvary(prim: Primitive, args, params):
+    """Cast the traced operands of ``prim`` that vary over fewer mesh axes than
+    the op needs (``pvary``: identity forward, psum in reverse, so a gradient
+    taken inside a shard_map body sums over the shards as jax's check_vma)."""
+    vmas = [a.aval.vma if isinstance(a, Tracer) else _NO_VMA for a in args]
+    if prim.vma is None and (len(args) < 2 or all(v == vmas[0] for v in vmas)):
+        return args
+    targets, _ = _vmas(prim, vmas, params)
+    out = list(args)
+    for i, (a, v, t) in enumerate(zip(args, vmas, targets)):
+        if isinstance(a, Tracer) and not t <= v:
+            out[i] = cast_vma(a, t)
+    return out
+
+
+def cast_vma(x, vma):
+    """``x`` cast (``pvary``) to vary over the mesh axes ``vma`` (a no-op when it does)."""
+    have = get_aval(x).vma
+    missing = tuple(n for n in checked_axes() if n in vma and n not in have)
+    return structural("pvary")(x, missing) if missing else x
+
+
+def out_vma(prim: Primitive, avals_in, params: dict) -> frozenset:
+    """The mesh axes the outputs of ``prim`` on ``avals_in`` vary over (fx.tracing
+    sets them on the output avals inside check_vma bodies)."""
+    return _vmas(prim, [a.vma for a in avals_in], params)[1] & frozenset(checked_axes())
 
 
 def _bind_to_axis(prim: Primitive, args, params):

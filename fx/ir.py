@@ -45,13 +45,17 @@ class ShapedArray:
       dtype: a numpy dtype (bfloat16 from ml_dtypes included).
       weak_type: True for values born from Python scalars (they do not
         promote the other operand's dtype, as in jax.numpy).
+      vma: inside a ``shard_map`` body with ``check_vma``, the mesh axes the
+        value varies over (jax's varying manual axes); empty elsewhere. A
+        tracing-time annotation: it is not part of equality or hashing.
     """
-    __slots__ = ("shape", "dtype", "weak_type")
+    __slots__ = ("shape", "dtype", "weak_type", "vma")
 
-    def __init__(self, shape, dtype, weak_type=False):
+    def __init__(self, shape, dtype, weak_type=False, vma=frozenset()):
         self.shape = tuple(shape)
         self.dtype = np.dtype(dtype)
         self.weak_type = bool(weak_type)
+        self.vma = vma
 
     ndim = property(lambda self: len(self.shape))
 
@@ -59,13 +63,14 @@ class ShapedArray:
     def size(self):
         return int(np.prod(self.shape, dtype=np.int64))
 
-    def update(self, shape=None, dtype=None, weak_type=None):
+    def update(self, shape=None, dtype=None, weak_type=None, vma=None):
         return ShapedArray(self.shape if shape is None else shape,
                            self.dtype if dtype is None else dtype,
-                           self.weak_type if weak_type is None else weak_type)
+                           self.weak_type if weak_type is None else weak_type,
+                           self.vma if vma is None else frozenset(vma))
 
     def strip_weak(self):
-        return ShapedArray(self.shape, self.dtype, False) if self.weak_type else self
+        return ShapedArray(self.shape, self.dtype, False, self.vma) if self.weak_type else self
 
     def __eq__(self, other):
         return (isinstance(other, ShapedArray) and self.shape == other.shape
@@ -79,7 +84,8 @@ class ShapedArray:
 
     def __repr__(self):
         weak = "{weak}" if self.weak_type else ""
-        return f"ShapedArray({self.str_short()}{weak})"
+        vma = "{V:" + ",".join(map(str, sorted(self.vma, key=str))) + "}" if self.vma else ""
+        return f"ShapedArray({self.str_short()}{weak}{vma})"
 
     def to_struct(self):
         import jax

@@ -23,8 +23,9 @@ import numpy as np
 from jax import tree_util
 
 from fx.argnums import as_tuple, resolve_static_args
-
-from fx.core import Tracer, Trace, deep_recursion, gc_paused, get_aval, new_main, full_raise
+from fx.axis_env import checked_axes
+from fx.core import (Tracer, Trace, deep_recursion, gc_paused, get_aval, new_main, full_raise,
+                     out_vma)
 from fx.errors import FxError
 from fx.ir import ClosedGraph, Equation, Graph, Literal, ShapedArray, Var
 from fx.passes.dce import dce as _dce_pass
@@ -95,6 +96,11 @@ class GraphTrace(Trace):
             out = primitive.rule("abstract_eval")(*avals_in, **params)
         except FxError as e:
             raise with_user_line(e) from None
+        if checked_axes():
+            vma = out_vma(primitive, avals_in, params)
+            out = ([a if a.vma == vma else a.update(vma=vma) for a in out]
+                   if primitive.multiple_results else
+                   out if out.vma == vma else out.update(vma=vma))
         src = user_frame_info(3)
         if primitive.multiple_results:
             outs = [GraphTracer(self, a, Var(a)) for a in out]

@@ -144,12 +144,16 @@ print("collectives equal the numpy loop over devices")
 # %% [markdown]
 # ## Data parallel: the digits MLP on 8 shards
 #
-# Each device gets 1/8 of the batch and a full copy of the parameters; it
-# computes the gradient of its shard's mean loss, and `pmean` averages the 8
-# gradients (one all-reduce), so every device applies the same update and the
-# parameters stay replicated (`out_specs=PS()`). With equal shards the mean of
-# the shard means is the full batch's mean: the step equals the one-device step
-# on the whole batch.
+# Each device gets 1/8 of the batch and a full copy of the parameters. The
+# loss is its shard's mean loss `pmean`-ed over the 8 devices, so it is the
+# full batch's mean (with equal shards), the same on every device. Its
+# gradient with respect to the replicated parameters is taken *inside* the
+# body: as in jax (`check_vma=True`), the replicated parameters are cast to
+# per-device values where they meet the sharded batch (`pvary`, printed in the
+# IR), and the transpose of that cast sums their gradient over the devices
+# (one all-reduce). Every device applies the same update, the parameters stay
+# replicated (`out_specs=PS()`): the step equals the one-device step on the
+# whole batch.
 
 # %%
 digits = load_digits()
@@ -186,8 +190,8 @@ def sgd(params, g):
 
 
 def dp_body(params, x, y):                  # the per-device program
-    l, g = value_and_grad(loss)(params, x, y)
-    return sgd(params, P.pmean(g, "x")), P.pmean(l, "x")
+    l, g = value_and_grad(lambda p: P.pmean(loss(p, x, y), "x"))(params)
+    return sgd(params, g), l
 
 
 dp_step = jit(shard_map(dp_body, mesh=mesh, in_specs=(PS(), PS("x"), PS("x")),
@@ -393,6 +397,9 @@ def example_loss(params, ex):
 
 
 def clipped_sum_body(params, batch):
+    # per-device parameters (jax's pcast): each device's per-example gradients stay its
+    # own; replicated ones would have them summed over the devices, as in jax
+    params = P.pcast(params, "x", to="varying")
     s, _ = dp.clipped_gradient_sum(example_loss, params, batch, l2_norm_clip=C)
     return P.psum(s, "x")
 

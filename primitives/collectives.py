@@ -36,19 +36,18 @@ References:
 """
 from __future__ import annotations
 
-import threading
-from contextlib import contextmanager
 from functools import partial
 
 import numpy as np
 import jax
 from jax import lax
 
-from fx.axis_env import axis_size as env_axis_size, lookup, unbound_error
+from fx.axis_env import (axis_size as env_axis_size, checked_axes, lookup, unbound_error,
+                         vma_checked_axes)
 from fx.ad import deflinear, zeros
 from fx.batching import bdim_at_front, moveaxis
 from fx.dtypes import is_float
-from fx.core import Primitive, get_aval
+from fx.core import Primitive, get_aval, register_structural_ops
 from fx.errors import ShapeError
 from fx.ir import ShapedArray
 from primitives._rules import NUMBER, check_kind
@@ -78,6 +77,7 @@ class CollectivePrimitive(Primitive):
     def __init__(self, name: str, multiple_results: bool = False):
         super().__init__(name, multiple_results)
         self.def_axis_names(lambda *, axes, **_: axes)
+        self.def_vma(_varying_over_axes)
 
     def bind(self, *args, **params):
         for name in params["axes"]:
@@ -85,6 +85,28 @@ class CollectivePrimitive(Primitive):
                 raise unbound_error(self.name, name)
         self.rule("abstract_eval")(*[get_aval(a) for a in args], **params)
         return super().bind(*args, **params)
+
+
+def _checked(axes) -> frozenset:
+    return frozenset(axes) & frozenset(checked_axes())
+
+
+def _varying_over_axes(*vmas, axes, **_):
+    """The check_vma typing of a gathering / permuting collective (and of
+    ``axis_index``): the operand is cast to vary over the mesh ``axes`` and the
+    result varies over them (as jax's ``all_gather`` / ``ppermute``)."""
+    a = _checked(axes)
+    targets = [v | a for v in vmas]
+    return targets, frozenset().union(*targets) if targets else a
+
+
+def _reduced_over_axes(*vmas, axes, **_):
+    """The check_vma typing of a reduction over ``axes`` (psum, pmax, pmin): a
+    varying operand (an invariant one is cast first, so ``psum`` of it is
+    ``n * x`` as jax's), an invariant result."""
+    a = _checked(axes)
+    targets = [v | a for v in vmas]
+    return targets, frozenset().union(*targets) - a
 
 
 def _axes(axis_name) -> tuple:
@@ -161,6 +183,7 @@ def _reduction_collective(name: str, lax_fn, reduce_fn, unbatched_fn) -> Collect
     p.def_abstract_eval(partial(_axis_aval, name, NUMBER))
     p.def_lowering(partial(_lowering, name, lax_fn))
     p.def_axis_batch(partial(_reduction_batch, p, reduce_fn, unbatched_fn))
+    p.def_vma(_reduced_over_axes)
     return p
 
 
@@ -172,30 +195,10 @@ def _reduce_tree(prim, x, axis_name, axis_index_groups, op):
     return jax.tree_util.tree_map(lambda v: prim.bind(v, axes=axes), x)
 
 
-class _Checked(threading.local):
-    """The mesh axes of the enclosing shard_maps with check_vma, one list per thread."""
-
-    def __init__(self):
-        self.names: list = []
-
-
-_checked = _Checked()
-
-
-@contextmanager
-def vma_checked_axes(names):
-    """While the block runs, ``psum`` over these mesh axes binds ``psum_invariant``
-    (so a grad taken inside a shard_map body transposes it to ``pvary``, as jax)."""
-    _checked.names.extend(names)
-    try:
-        yield
-    finally:
-        del _checked.names[len(_checked.names) - len(names):]
-
-
 def _all_checked(axes) -> bool:
     """Every name is a mesh axis (bound with no trace) of a check_vma shard_map."""
-    return all(n in _checked.names and getattr(lookup(n), "main", 0) is None for n in axes)
+    checked = checked_axes()
+    return all(n in checked and getattr(lookup(n), "main", 0) is None for n in axes)
 
 
 # --- psum ---
@@ -575,6 +578,8 @@ def _pvary_lowering(x, *, axes):
 
 
 deflinear(pvary_p)
+pvary_p.def_vma(lambda x_vma, *, axes: ([x_vma], x_vma | _checked(axes)))
+register_structural_ops({"pvary": lambda x, axes: pvary_p.bind(x, axes=tuple(axes))})
 
 
 @pvary_p.def_transpose

@@ -31,7 +31,7 @@ import numpy as np
 import jax
 from jax import lax as _lax
 
-from fx.core import Tracer, canonical_dtype, get_aval
+from fx.core import Tracer, canonical_dtype, cast_vma, get_aval
 from fx.errors import FxTypeError, ShapeError
 from primitives.elementwise import convert_element_type, rem, select_n
 from primitives.indexing import GatherDimensionNumbers, _gather_windows, gather, scatter
@@ -128,8 +128,9 @@ def full_like(x, fill_value, dtype=None, shape=None, sharding=None):
     fill_shape = aval.shape if shape is None else tuple(int(d) for d in shape)
     weak = dtype is None and aval.weak_type
     out_dtype = aval.dtype if dtype is None else canonical_dtype(dtype)
-    return broadcast_in_dim(convert_element_type(fill_value, out_dtype, weak_type=weak),
-                            fill_shape, ())
+    out = broadcast_in_dim(convert_element_type(fill_value, out_dtype, weak_type=weak),
+                           fill_shape, ())
+    return cast_vma(out, aval.vma) if aval.vma else out  # as jax: varies as x does
 
 
 def empty(shape, dtype, *, out_sharding=None):

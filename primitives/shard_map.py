@@ -13,12 +13,17 @@ XLA program, and eagerly runs as that program.
 
 Varying manual axes (``check_vma``, as jax): every value of the body varies
 over a set of mesh axes (an input over the axes its spec names; ``psum``
-removes axes, ``axis_index`` and ``all_gather`` add them). ``vma_pass`` makes
-the invariant -> varying casts explicit (``pvary``, jax's ``pcast(...,
-to='varying')``) where an equation mixes values of different variation, and
-turns ``psum`` into ``psum_invariant``: the transpose of ``psum_invariant`` is
-``pvary`` (a broadcast, no communication) and that of ``pvary`` is a psum, so
-reverse mode follows jax's replication rules. An out spec that claims
+removes axes, ``axis_index`` and ``all_gather`` add them), tracked while the
+body is traced (``ShapedArray.vma``, ``fx.axis_env.vma_checked_axes``): an op
+mixing values of different variation casts the less varying ones
+(``Primitive.bind`` inserts ``pvary``, jax's ``pcast(..., to='varying')``)
+and ``psum`` binds ``psum_invariant``. The transpose of ``psum_invariant`` is
+``pvary`` (a broadcast, no communication) and that of ``pvary`` a psum, so
+reverse mode follows jax's replication rules, for a ``grad`` of the whole
+shard_map and for one taken inside the body (the gradient of a replicated
+parameter is summed over the shards). ``vma_pass`` re-derives the variation
+of a finished body (control-flow bodies, bodies transformed without the
+tracking) and casts the outputs to their out specs; an out spec that claims
 replication of a varying value raises ``ShapeError``.
 
 Rules: abstract eval, lowering, jvp, partial eval (residuals leave the known
@@ -35,12 +40,6 @@ Example (a mesh of 2 devices along ``'i'``)::
                 b:f32[4] = psum_invariant[axes=('i',)] a
               in (b,) }] a
       in (b,) }
-
-Limitation: a ``grad`` taken *inside* the body treats replicated (invariant)
-values as jax's ``check_vma=False`` does: the gradient of a replicated
-parameter is the per-shard one (psum / pmean it explicitly), where jax's
-check_vma psums it implicitly. Gradients of the whole shard_map (grad
-outside) follow jax's check_vma rules.
 
 References:
     jax/_src/shard_map.py (``_shard_map_partial_eval``, ``_shard_map_transpose``,
@@ -137,7 +136,7 @@ def unshard_aval(aval: ShapedArray, spec, mesh) -> ShapedArray:
     shape = list(aval.shape)
     for d, entry in enumerate(spec or ()):
         shape[d] *= _entry_size(mesh, entry)
-    return aval.update(shape=tuple(shape))
+    return aval.update(shape=tuple(shape), vma=())
 
 
 @contextlib.contextmanager
@@ -182,7 +181,7 @@ def vma_pass(graph: Graph, in_vma: Sequence, manual: Sequence,
         missing = tuple(a for a in manual if a in target and a not in have)
         if not missing or type(x) is not Var:
             return x
-        out = Var(x.aval)
+        out = Var(x.aval.update(vma=have | frozenset(missing)))
         eqns.append(Equation(pvary_p, (x,), {"axes": missing}, (out,), None))
         vma[id(out)] = have | frozenset(missing)
         return out

@@ -31,7 +31,8 @@ from jax.sharding import PartitionSpec
 from fx.core import get_aval
 from fx.errors import ShapeError
 from primitives.control_flow._common import flatten_fn, trace_flat, user_error
-from primitives.shard_map import check_spec, make_params, mesh_env, shard_aval, shard_map_p
+from primitives.shard_map import (check_spec, make_params, mesh_env, shard_aval, shard_map_p,
+                                  spec_axes)
 
 __all__ = ["shard_map", "shard_map_flat", "resolve_mesh"]
 
@@ -90,6 +91,9 @@ def shard_map_flat(flat_fn: Callable, leaves, in_specs, out_specs_fn: Callable, 
     names = names or [f"argument {i}" for i in range(len(leaves))]
     avals = [shard_aval(get_aval(x), s, mesh, manual, n)
              for x, s, n in zip(leaves, in_specs, names)]
+    if check_vma:  # an input varies over the mesh axes its spec names
+        avals = [a.update(vma=frozenset(spec_axes(s)) & frozenset(manual))
+                 for a, s in zip(avals, in_specs)]
     with mesh_env(mesh, manual, check_vma):
         graph, consts = trace_flat(flat_fn, avals)
     out_specs = list(out_specs_fn())

@@ -26,6 +26,7 @@ from __future__ import annotations
 from typing import Callable
 
 import numpy as np
+from jax import tree_util
 
 import primitives.numpy as fnp
 from fx import Interpreter, bind_equation
@@ -98,7 +99,11 @@ def per_example_pass(plan: ClippingPlan, params: list, batch: list, per_layer: b
     fb_idx = plan.fallback
 
     def one(example):
-        taps = {k: [fnp.zeros(o.aval.shape, o.aval.dtype) for o in graph.equations[k].outputs]
+        # zeros like the example: inside a shard_map body they vary over the mesh axes the
+        # example does, so their cotangents stay per example (not psum-ed over the shards)
+        like = tree_util.tree_leaves(example)[0]
+        taps = {k: [fnp.zeros_like(like, o.aval.dtype, o.aval.shape)
+                    for o in graph.equations[k].outputs]
                 for k in plan.taps}
         fb = [params[i] for i in fb_idx]
 

@@ -547,9 +547,24 @@ def _trace_loop_body(trace_once, init_leaves, paths, api: str, what: str):
                              f"{a.str_short()} to {b.str_short()}; the carry must keep its "
                              f"shape and dtype. Fix: cast the new value (.astype({a.dtype.name})) "
                              f"or give the initial value the type the body returns.")
+        _check_carry_vma(in_avals, out_avals, paths, api, what)
         if not changed:
             return traced, init_leaves
     raise AssertionError("carry promotion did not converge")
+
+
+def _check_carry_vma(in_avals, out_avals, paths, api: str, what: str) -> None:
+    """In a check_vma shard_map body a carry must keep the mesh axes it varies
+    over; one that starts replicated and becomes varying raises jax's TypeError
+    (with jax's fix: cast the initial value)."""
+    for i, (a, b) in enumerate(zip(in_avals, out_avals)):
+        grown = tuple(sorted(b.vma - a.vma, key=str))
+        if grown:
+            raise user_error(
+                f"{api}: {what} makes the carry{paths[i]} ({a.str_short()}) vary over the mesh "
+                f"axes {grown} of the enclosing shard_map, but its initial value is invariant "
+                f"(replicated) over them; the carry must keep its type. Fix: apply "
+                f"pcast(init, {grown}, to='varying') (jax.lax.pcast) to the initial carry value.")
 
 
 def _check_tree(api, what, in_tree, out_tree):

@@ -183,14 +183,17 @@ def empty(shape, dtype=None):
 
 
 def full_like(a, fill_value, dtype=None, shape=None):
-    """As jnp.full_like: dtype and weak type of ``a`` unless ``dtype`` is given."""
+    """As jnp.full_like: dtype and weak type of ``a`` unless ``dtype`` is given; inside
+    a check_vma shard_map body it varies over the mesh axes ``a`` varies over (as jax)."""
     aval = get_aval(a)
     dtype = _user_dtype(dtype)
     shape = aval.shape if shape is None else _canonicalize_shape(shape, "full_like")
     if (np.ndim(fill_value) if not isinstance(fill_value, Tracer) else fill_value.ndim):
-        return broadcast_to(asarray(fill_value, dtype or aval.dtype), shape, op="full_like")
-    weak = dtype is None and aval.weak_type
-    return _full_scalar(shape, fill_value, dtype or aval.dtype, weak)
+        out = broadcast_to(asarray(fill_value, dtype or aval.dtype), shape, op="full_like")
+    else:
+        out = _full_scalar(shape, fill_value, dtype or aval.dtype,
+                           dtype is None and aval.weak_type)
+    return core.cast_vma(out, aval.vma) if aval.vma else out
 
 
 def zeros_like(a, dtype=None, shape=None):

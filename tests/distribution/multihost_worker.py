@@ -3,7 +3,7 @@
 Usage: ``python multihost_worker.py PROCESS_ID PORT``. Each process owns 4 CPU
 devices; ``jax.distributed.initialize`` on 127.0.0.1 joins them into one
 8-device mesh (jax's gloo CPU collectives). The data-parallel step
-(``jit(shard_map(step))``, batch sharded, params replicated, grads pmean-ed)
+(``jit(shard_map(step))``, batch sharded, params replicated, loss pmean-ed)
 must equal the one-device step; prints ``MULTIHOST OK`` on success.
 """
 import os
@@ -44,7 +44,7 @@ def loss(p, x, y):
 
 
 def step(p, x, y):
-    g = L.pmean(T.grad(loss)(p, x, y), "x")
+    g = T.grad(lambda p: L.pmean(loss(p, x, y), "x"))(p)  # psum-ed over the shards (check_vma)
     return jax.tree_util.tree_map(lambda a, b: a - 0.1 * b, p, g)
 
 

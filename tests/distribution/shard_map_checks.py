@@ -98,7 +98,8 @@ def _np_softmax(x):
 
 
 def _fx_scan(x):
-    return L.scan(lambda c, r: (c + r, c * r), fnp.zeros(x.shape[1:], x.dtype), x)[1]
+    # zeros_like varies as x[0] does (as jax's): a carry that keeps its type under check_vma
+    return L.scan(lambda c, r: (c + r, c * r), fnp.zeros_like(x[0]), x)[1]
 
 
 def _np_scan(x):
@@ -321,6 +322,46 @@ def check_collectives_against_jax():
                        jax.jit(jax.grad(lj, argnums=(0, 1)))(x, x), rtol=1e-5, atol=1e-5)
 
 
+def check_grad_inside_body_as_jax():
+    """A grad taken inside a check_vma body: replicated params get the psum-ed
+    gradient (the transpose of their implicit pvary), pcast-ed (varying) params
+    the per-shard one; grad of a grad inside; a scan over varying data; the carry
+    typing error. Values against jax.shard_map running the same program."""
+    mesh = make_mesh((2, 4))
+    w = RNG.randn(6, 3).astype(np.float32) * 0.5
+    x = RNG.randn(8, 6).astype(np.float32)
+
+    def bodies(mod, lax_mod, grad):
+        loss = lambda w, x: mod.sum(mod.tanh(x @ w) ** 2)
+
+        def body(w, x):
+            g_sum = grad(loss)(w, x)                                    # invariant: psum-ed
+            g_mean = lax_mod.pmean(grad(loss)(w, x), ("x", "y"))        # pmean of invariant
+            g_loss = grad(lambda w: lax_mod.pmean(loss(w, x), ("x", "y")))(w)
+            g_own = grad(loss)(lax_mod.pcast(w, ("x", "y"), to="varying"), x)   # per shard
+            g_y = grad(lambda w: lax_mod.psum(loss(w, x), "y"))(w)
+            gg = grad(lambda w: mod.sum(grad(loss)(w, x) ** 2))(w)     # order 2
+
+            def step(c, r):
+                return mod.sin(c @ w) @ w.T + r, mod.sum(c * w[:, 0])
+            init = lax_mod.pcast(mod.zeros(6, np.float32), ("x", "y"), to="varying")
+            g_scan = grad(lambda w: mod.sum(lax_mod.scan(step, init, x)[1]))(w)
+            return g_sum, g_mean, g_loss, g_own, g_y, gg, g_scan
+        return body
+
+    si = (P(), P(("x", "y")))
+    so = (P(), P(), P(), P(("x", "y")), P("x"), P(), P())
+    ours, theirs = _both(bodies(fnp, L, T.grad), bodies(jnp, jax.lax, jax.grad), mesh, si, so)
+    assert_trees_close(list(T.jit(ours)(w, x)), list(jax.jit(theirs)(w, x)), rtol=2e-5,
+                       atol=2e-5)
+
+    def grows(c, r):
+        return c + r, None
+    _raises(TypeError, ["carry", "'x'", "pcast"],
+            lambda: T.shard_map(lambda v: L.scan(grows, fnp.zeros(6), v)[0], mesh=mesh,
+                                in_specs=P("x"), out_specs=P("x"))(x))
+
+
 def check_collectives_in_control_flow():
     """psum / pmean inside scan, cond and checkpoint bodies: values and reverse mode."""
     mesh = make_mesh((2, 4))
@@ -330,7 +371,8 @@ def check_collectives_in_control_flow():
     def body_o(v, t):
         def step(c, r):
             return fnp.sin(c + L.psum(r, "y") * c), L.pmean(r * c, "x")
-        c, ys = L.scan(step, fnp.ones(v.shape[1:], v.dtype), v)
+        init = L.pcast(fnp.ones(v.shape[1:], v.dtype), ("x", "y"), to="varying")
+        c, ys = L.scan(step, init, v)
         z = L.cond(t > 0, lambda a: L.psum(a, "x"), lambda a: a * 2.0, c)
         return z + T.checkpoint(lambda a: fnp.sin(L.psum(a, "y")))(c), ys
 
@@ -462,9 +504,11 @@ def check_data_parallel_training_and_hlo():
     x, y = RNG.randn(32, 16).astype(np.float32), RNG.randn(32, 16).astype(np.float32)
     loss = lambda p, x, y: fnp.mean((_mlp(p, x) - y) ** 2)
 
+    # jax's recipe: the loss is pmean-ed inside the body, so the grad of the replicated
+    # params (check_vma: psum-ed by the transpose of their implicit pvary) is the
+    # one-device gradient
     def step(p, x, y):
-        g = T.grad(loss)(p, x, y)
-        g = L.pmean(g, "x")
+        g = T.grad(lambda p: L.pmean(loss(p, x, y), "x"))(p)
         return jax.tree_util.tree_map(lambda a, b: a - 0.1 * b, p, g)
 
     dp = T.jit(T.shard_map(step, mesh=mesh, in_specs=(P(), P("x"), P("x")), out_specs=P()))
@@ -556,6 +600,9 @@ def check_dp_sgd_data_parallel():
     key = frandom.PRNGKey(3)
 
     def shard_sum(p, batch):
+        # per-shard (varying) params: each shard's per-example gradients stay its own
+        # (replicated params would have them psum-ed across shards, as jax's check_vma)
+        p = L.pcast(p, "x", to="varying")
         s, _ = dp.clipped_gradient_sum(loss, p, batch, l2_norm_clip=1.0)
         return L.psum(s, "x")
 
