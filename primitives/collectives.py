@@ -595,12 +595,49 @@ def _pvary_batch(args, bdims, *, axis_name, axis_size, axes):
 
 
 def pcast(x, axis_name, *, to: str):
-    """Change the varying type of ``x`` over ``axis_name`` (lax.pcast); only
-    ``to='varying'`` (invariant -> varying, jax's ``pvary``) is supported."""
+    """Change the varying type of ``x`` over ``axis_name`` (lax.pcast).
+
+    ``to='varying'`` casts a value invariant (replicated) over the axes to one
+    that varies over them (jax's ``pvary``: identity forward, a psum of its
+    cotangent in reverse mode). As jax: a set (not a tuple) of names is a
+    TypeError; a ``to`` outside ``{'varying', 'reduced', 'unreduced'}``, a
+    value already varying over the axes, or one varying over only some of them
+    is a ValueError. ``'reduced'`` / ``'unreduced'`` (jax's explicit-sharding
+    reduction states) are not supported: NotImplementedError.
+
+    Args:
+      x: an array or pytree of arrays.
+      axis_name: a mesh axis name or a tuple of them.
+      to: the state to cast to.
+
+    Returns:
+      ``x`` cast.
+
+    References:
+      jax.lax.pcast.
+    """
+    if isinstance(axis_name, (set, frozenset)):
+        raise TypeError(f"pcast: axis_name={axis_name!r} must be a tuple or a str.")
+    if to not in ("varying", "reduced", "unreduced"):
+        raise ValueError(f"pcast: got to={to!r}; allowed values are 'varying', 'reduced' and "
+                         f"'unreduced'.")
     if to != "varying":
-        raise NotImplementedError(f"pcast: to={to!r} is not supported; use to='varying'.")
+        raise NotImplementedError(f"pcast: to={to!r} (jax's explicit-sharding reduction "
+                                  f"states) is not supported; use to='varying'.")
+    if not axis_name:
+        return x
     axes = _axes(axis_name)
-    return jax.tree_util.tree_map(lambda v: pvary_p.bind(v, axes=axes), x)
+    checked = _checked(axes)
+
+    def cast(v):
+        have = get_aval(v).vma & checked
+        if have:
+            raise ValueError(f"pcast: the value ({get_aval(v).str_short()}) already varies over "
+                             f"the mesh axes {tuple(sorted(have, key=str))} of axis_name={axes}; "
+                             f"pcast(..., to='varying') casts values invariant over every named "
+                             f"axis. Fix: name only the axes it is invariant over.")
+        return pvary_p.bind(v, axes=axes)
+    return jax.tree_util.tree_map(cast, x)
 
 
 # --- pbroadcast (as jax documents it: a masked psum) ---

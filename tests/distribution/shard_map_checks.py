@@ -483,6 +483,11 @@ def check_typed_errors():
     _raises(UnboundAxisError, ["'z'"], lambda: sm(lambda v: L.psum(v, "z"), P(), P())(x))
     _raises(ShapeError, ["out_specs[0]", "'y'", "replicated"],
             lambda: sm(lambda v: v, P(None, "y"), P())(x))
+    _raises(ValueError, ["already varies", "'x'"],
+            lambda: sm(lambda v: L.pcast(v, ("x", "y"), to="varying"), P("x"), P("x", "y"))(x))
+    _raises(ValueError, ["allowed"], lambda: sm(lambda v: L.pcast(v, "x", to="foo"), P(), P())(x))
+    _raises(TypeError, ["tuple or a str"],
+            lambda: sm(lambda v: L.pcast(v, {"x"}, to="varying"), P(), P("x"))(x))
     _raises(ShapeError, ["only 8 device", "16"], lambda: T.pmap(lambda v: v)(np.ones((16, 2))))
     _raises(ShapeError, ["inconsistent", "size 4", "size 3"],
             lambda: T.pmap(lambda a, b: a + b)(np.ones((4, 2)), np.ones((3, 2))))
