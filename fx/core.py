@@ -103,7 +103,8 @@ class DCERule(Protocol):
 class VMARule(Protocol):
     """``(*in_vmas, **params) -> (in_targets, out_vma)`` inside a check_vma
     shard_map body: the mesh axes each operand must vary over (``bind`` casts
-    it with ``pvary``) and those the outputs vary over. Without the rule an
+    it with ``pvary``) and those the outputs vary over (one set, or a list of
+    one per output). Without the rule an
     op's operands are cast to, and its outputs vary over, the union of the
     operands' (jax's ``standard_insert_pvary``); collectives define their own."""
     def __call__(self, *in_vmas: frozenset, **params) -> tuple: ...
@@ -267,10 +268,14 @@ def cast_vma(x, vma):
     return structural("pvary")(x, missing) if missing else x
 
 
-def out_vma(prim: Primitive, avals_in, params: dict) -> frozenset:
-    """The mesh axes the outputs of ``prim`` on ``avals_in`` vary over (fx.tracing
-    sets them on the output avals inside check_vma bodies)."""
-    return _vmas(prim, [a.vma for a in avals_in], params)[1] & frozenset(checked_axes())
+def out_vma(prim: Primitive, avals_in, params: dict):
+    """The mesh axes the outputs of ``prim`` on ``avals_in`` vary over: one set
+    for every output, or a list (higher-order primitives type each output as
+    their bodies do); fx.tracing sets them on the output avals inside check_vma
+    bodies."""
+    vma = _vmas(prim, [a.vma for a in avals_in], params)[1]
+    checked = frozenset(checked_axes())
+    return [v & checked for v in vma] if isinstance(vma, list) else vma & checked
 
 
 def _bind_to_axis(prim: Primitive, args, params):

@@ -98,9 +98,11 @@ class GraphTrace(Trace):
             raise with_user_line(e) from None
         if checked_axes():
             vma = out_vma(primitive, avals_in, params)
-            out = ([a if a.vma == vma else a.update(vma=vma) for a in out]
-                   if primitive.multiple_results else
-                   out if out.vma == vma else out.update(vma=vma))
+            if primitive.multiple_results:
+                vmas = vma if isinstance(vma, list) else [vma] * len(out)
+                out = [a if a.vma == v else a.update(vma=v) for a, v in zip(out, vmas)]
+            elif out.vma != vma:
+                out = out.update(vma=vma)
         src = user_frame_info(3)
         if primitive.multiple_results:
             outs = [GraphTracer(self, a, Var(a)) for a in out]

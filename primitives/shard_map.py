@@ -200,6 +200,9 @@ def vma_pass(graph: Graph, in_vma: Sequence, manual: Sequence,
             eqn = eqn.replace(primitive=prim, inputs=ins)
         elif prim is axis_index_p:
             out_v = frozenset(eqn.params["axes"]) & manual_set
+        elif prim.name in _TYPED_BODIES:
+            eqn, in_t, out_v = _TYPED_BODIES[prim.name](eqn, [get(x) for x in eqn.inputs], manual)
+            eqn = eqn.replace(inputs=tuple(cast(x, t) for x, t in zip(eqn.inputs, in_t)))
         elif prim is not shard_map_p and subgraphs(eqn):
             eqn, out_v = _vma_bodies(eqn, frozenset().union(*[get(x) for x in eqn.inputs]),
                                      manual)
@@ -209,13 +212,84 @@ def vma_pass(graph: Graph, in_vma: Sequence, manual: Sequence,
             if any(get(x) != out_v for x in eqn.inputs if type(x) is Var):
                 eqn = eqn.replace(inputs=tuple(cast(x, out_v) for x in eqn.inputs))
         eqns.append(eqn)
-        for o in eqn.outputs:
-            vma[id(o)] = out_v
+        for o, v in zip(eqn.outputs, out_v if isinstance(out_v, list) else
+                        [out_v] * len(eqn.outputs)):
+            vma[id(o)] = v
     outs = list(graph.out_vars)
     out_vma = [get(v) for v in outs]
     if out_target is not None:
         outs = [cast(v, frozenset(t)) for v, t in zip(outs, out_target)]
     return Graph(graph.in_vars, eqns, outs), out_vma
+
+
+def _typed_body(g, in_vma, manual, out_target=None):
+    """``vma_pass`` on a sub-graph param: (the new param, its outputs' variation)."""
+    graph = g.graph if isinstance(g, ClosedGraph) else g
+    new, out_vma = vma_pass(graph, in_vma, manual, out_target)
+    return (g.replace(graph=new) if isinstance(g, ClosedGraph) else new), out_vma
+
+
+def _vma_remat(eqn, in_v, manual):
+    call, out_v = _typed_body(eqn.params["call"], in_v, manual)
+    return eqn.replace(params={**eqn.params, "call": call}), in_v, out_v
+
+
+def _vma_cond(eqn, in_v, manual):
+    """A branch's outputs are cast to the variation of that output of any branch
+    (and of the index), inside the branch."""
+    branches = eqn.params["branches"]
+    outs = [_typed_body(b, in_v[1:], manual)[1] for b in branches]
+    u = [in_v[0].union(*col) for col in zip(*outs)]
+    new = tuple(_typed_body(b, in_v[1:], manual, u)[0] for b in branches)
+    return eqn.replace(params={**eqn.params, "branches": new}), in_v, u
+
+
+def _loop_fixpoint(in_v, carry_at: slice, run):
+    """Grow the carries' variation to what the body returns (the loop's carry
+    operands are then cast before the loop, as jax's fix); ``run(in_v)`` gives
+    the carries' and the other outputs' variation."""
+    in_v = list(in_v)
+    while True:
+        carry_out, extra = run(in_v)
+        grown = [c | o for c, o in zip(in_v[carry_at], carry_out)]
+        if grown == in_v[carry_at]:
+            return in_v, extra
+        in_v[carry_at] = grown
+
+
+def _vma_scan(eqn, in_v, manual):
+    p = eqn.params
+    n_c, n_k = p["n_consts"], p["n_carry"]
+    carry_at = slice(n_c, n_c + n_k)
+
+    def run(v):
+        outs = _typed_body(p["body"], v, manual)[1]
+        return outs[:n_k], outs[n_k:]
+    in_v, ys = _loop_fixpoint(in_v, carry_at, run)
+    body, _ = _typed_body(p["body"], in_v, manual, in_v[carry_at] + ys)
+    return eqn.replace(params={**p, "body": body}), in_v, in_v[carry_at] + ys
+
+
+def _vma_while(eqn, in_v, manual):
+    p = eqn.params
+    ncc, nbc = p["cond_nconsts"], p["body_nconsts"]
+    carry_at = slice(ncc + nbc, len(in_v))
+
+    def run(v):
+        pred = _typed_body(p["cond_graph"], v[:ncc] + v[carry_at], manual)[1][0]
+        outs = _typed_body(p["body_graph"], v[ncc:], manual)[1]
+        return [o | pred for o in outs], None
+    in_v, _ = _loop_fixpoint(in_v, carry_at, run)
+    cond, _ = _typed_body(p["cond_graph"], in_v[:ncc] + in_v[carry_at], manual)
+    body, _ = _typed_body(p["body_graph"], in_v[ncc:], manual, in_v[carry_at])
+    return (eqn.replace(params={**p, "cond_graph": cond, "body_graph": body}), in_v,
+            in_v[carry_at])
+
+
+# the higher-order primitives typed per operand and per output (as their vma rules at
+# trace time); others have every operand cast to one variation (``_vma_bodies``)
+_TYPED_BODIES = {"remat": _vma_remat, "cond": _vma_cond, "scan": _vma_scan,
+                 "while": _vma_while}
 
 
 def _vma_bodies(eqn: Equation, u: frozenset, manual: Sequence) -> tuple[Equation, frozenset]:

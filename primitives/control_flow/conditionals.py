@@ -73,6 +73,14 @@ def _cond_aval(index, *ops, branches):
             for k, a in enumerate(out0)]
 
 
+@cond_p.def_vma
+def _cond_vma(index_vma, *vmas, branches):
+    """check_vma typing: an output varies as that output of any branch and as the index."""
+    outs = [index_vma.union(*[b.out_avals[i].vma for b in branches])
+            for i in range(len(branches[0].out_avals))]
+    return [index_vma, *vmas], outs
+
+
 @cond_p.def_lowering
 def _cond_lowering(index, *ops, branches):
     fns = [lambda *a, g=g: lower_sub(g.graph, a) for g in branches]

@@ -86,6 +86,14 @@ def _while_aval(*args, cond_graph, body_graph, cond_nconsts, body_nconsts):
     return list(carry)
 
 
+@while_p.def_vma
+def _while_vma(*vmas, cond_graph, body_graph, cond_nconsts, body_nconsts):
+    """check_vma typing: operands as they are (the tracer checked the carry keeps its
+    type), a carry varies as the body returns it and as the predicate."""
+    pred = cond_graph.out_avals[0].vma
+    return list(vmas), [a.vma | pred for a in body_graph.out_avals]
+
+
 @while_p.def_lowering
 def _while_lowering(*args, cond_graph, body_graph, cond_nconsts, body_nconsts):
     cc, bc, init = _split(args, cond_nconsts, body_nconsts)
@@ -262,6 +270,10 @@ scan_p = Primitive("scan", multiple_results=True)
 
 def _x_aval(aval: ShapedArray) -> ShapedArray:
     return aval.update(shape=aval.shape[1:])
+
+
+# check_vma typing: operands as they are, outputs (carry, ys) as the body returns them
+scan_p.def_vma(lambda *vmas, body, **_: (list(vmas), [a.vma for a in body.out_avals]))
 
 
 @scan_p.def_abstract_eval
@@ -555,10 +567,17 @@ def _trace_loop_body(trace_once, init_leaves, paths, api: str, what: str):
 
 def _check_carry_vma(in_avals, out_avals, paths, api: str, what: str) -> None:
     """In a check_vma shard_map body a carry must keep the mesh axes it varies
-    over; one that starts replicated and becomes varying raises jax's TypeError
-    (with jax's fix: cast the initial value)."""
+    over; one that starts replicated and becomes varying (or the reverse)
+    raises jax's TypeError (with jax's fix: cast the initial value)."""
     for i, (a, b) in enumerate(zip(in_avals, out_avals)):
         grown = tuple(sorted(b.vma - a.vma, key=str))
+        lost = tuple(sorted(a.vma - b.vma, key=str))
+        if lost and not grown:
+            raise user_error(
+                f"{api}: {what} returns the carry{paths[i]} ({a.str_short()}) invariant over the "
+                f"mesh axes {lost} of the enclosing shard_map, but its initial value varies over "
+                f"them; the carry must keep its type. Fix: apply pcast(new, {lost}, "
+                f"to='varying') (jax.lax.pcast) to the value the body returns.")
         if grown:
             raise user_error(
                 f"{api}: {what} makes the carry{paths[i]} ({a.str_short()}) vary over the mesh "

@@ -48,6 +48,8 @@ def optimization_barrier(*xs):
 remat_p = Primitive("remat", multiple_results=True)
 remat_p.def_abstract_eval(lambda *avals, call, policy, prevent_cse: call.out_avals)
 remat_p.def_lowering(lambda *args, call, policy, prevent_cse: lower_graph(call, *args))
+# check_vma typing (fx.core.VMARule): operands as they are, outputs as the body's
+remat_p.def_vma(lambda *vmas, call, **_: (list(vmas), [a.vma for a in call.out_avals]))
 
 
 def _is_saveable(policy, eqn) -> bool:

@@ -346,11 +346,15 @@ def check_grad_inside_body_as_jax():
                 return mod.sin(c @ w) @ w.T + r, mod.sum(c * w[:, 0])
             init = lax_mod.pcast(mod.zeros(6, np.float32), ("x", "y"), to="varying")
             g_scan = grad(lambda w: mod.sum(lax_mod.scan(step, init, x)[1]))(w)
-            return g_sum, g_mean, g_loss, g_own, g_y, gg, g_scan
+
+            def step2(c, r):  # a replicated carry, mixed with the shard's rows in y only
+                return c * 1.01, mod.sum(c * r)
+            g_scan2 = grad(lambda w: mod.sum(lax_mod.scan(step2, w[:, 0], x)[1]))(w)
+            return g_sum, g_mean, g_loss, g_own, g_y, gg, g_scan, g_scan2
         return body
 
     si = (P(), P(("x", "y")))
-    so = (P(), P(), P(), P(("x", "y")), P("x"), P(), P())
+    so = (P(), P(), P(), P(("x", "y")), P("x"), P(), P(), P())
     ours, theirs = _both(bodies(fnp, L, T.grad), bodies(jnp, jax.lax, jax.grad), mesh, si, so)
     assert_trees_close(list(T.jit(ours)(w, x)), list(jax.jit(theirs)(w, x)), rtol=2e-5,
                        atol=2e-5)
@@ -360,6 +364,17 @@ def check_grad_inside_body_as_jax():
     _raises(TypeError, ["carry", "'x'", "pcast"],
             lambda: T.shard_map(lambda v: L.scan(grows, fnp.zeros(6), v)[0], mesh=mesh,
                                 in_specs=P("x"), out_specs=P("x"))(x))
+    _raises(TypeError, ["carry", "invariant", "'x'", "pcast"],
+            lambda: T.shard_map(lambda v: L.scan(lambda c, r: (L.psum(c, "x"), None), v[0], v)[0],
+                                mesh=mesh, in_specs=P("x"), out_specs=P())(x))
+    # grad OUTSIDE of a shard_map whose scan mixes a replicated carry with sharded rows
+    o2 = T.shard_map(lambda w, x: L.scan(lambda c, r: (c * 1.01, fnp.sum(c * r)), w[:, 0], x)[1],
+                     mesh=mesh, in_specs=si, out_specs=P(("x", "y")))
+    j2 = jax.shard_map(lambda w, x: jax.lax.scan(lambda c, r: (c * 1.01, jnp.sum(c * r)),
+                                                 w[:, 0], x)[1],
+                       mesh=mesh, in_specs=si, out_specs=P(("x", "y")))
+    assert_trees_close(T.jit(T.grad(lambda w: fnp.sum(o2(w, x))))(w),
+                       jax.jit(jax.grad(lambda w: jnp.sum(j2(w, x))))(w), rtol=2e-5, atol=2e-5)
 
 
 def check_collectives_in_control_flow():
@@ -389,6 +404,43 @@ def check_collectives_in_control_flow():
     assert_trees_close(list(T.jit(o)(x, s)), list(jax.jit(j)(x, s)), rtol=1e-5, atol=1e-6)
     lo = lambda v: sum(fnp.sum(fnp.sin(r)) for r in o(v, s))
     lj = lambda v: sum(jnp.sum(jnp.sin(r)) for r in j(v, s))
+    assert_trees_close(T.jit(T.grad(lo))(x), jax.jit(jax.grad(lj))(x), rtol=1e-4, atol=1e-5)
+
+
+def check_collectives_in_custom_rules_and_while():
+    """Collectives inside custom_vjp / custom_jvp rules and a while_loop of a
+    shard_map body: values and reverse mode against jax.shard_map's."""
+    mesh = make_mesh((2, 4))
+    x = RNG.randn(8, 8).astype(np.float32) * 0.5
+
+    def make(mod, lax_mod, cvjp, cjvp, while_loop):
+        @cvjp
+        def f(v):  # varies as its operand does (ours types custom rules' outputs so)
+            return mod.sin(v) * lax_mod.psum(v, "y")
+
+        f.defvjp(lambda v: (f(v), mod.cos(v)), lambda c, g: (c * g,))
+
+        @cjvp
+        def h(v):
+            return lax_mod.pmean(mod.tanh(v), "x")
+
+        h.defjvp(lambda p, t: (h(p[0]), lax_mod.pmean((1 - mod.tanh(p[0]) ** 2) * t[0], "x")))
+
+        def body(v):
+            def cond(c):
+                return lax_mod.pmax(mod.max(mod.abs(c[0])), ("x", "y")) < 4.0
+
+            w, n = while_loop(cond, lambda c: (c[0] * 1.5, c[1] + 1), (v, 0))
+            return f(v) * h(v), w * n
+        return body
+
+    bo = make(fnp, L, T.custom_vjp, T.custom_jvp, L.while_loop)
+    bj = make(jnp, jax.lax, jax.custom_vjp, jax.custom_jvp, jax.lax.while_loop)
+    so = (P("x", "y"), P("x", "y"))
+    o, j = _both(bo, bj, mesh, P("x", "y"), so)
+    assert_trees_close(list(T.jit(o)(x)), list(jax.jit(j)(x)), rtol=1e-5, atol=1e-6)
+    lo = lambda v: fnp.sum(fnp.sin(o(v)[0]))
+    lj = lambda v: jnp.sum(jnp.sin(j(v)[0]))
     assert_trees_close(T.jit(T.grad(lo))(x), jax.jit(jax.grad(lj))(x), rtol=1e-4, atol=1e-5)
 
 
