@@ -25,16 +25,20 @@ def test_epsilon_equals_dp_accounting(steps, q, sigma, delta, accountant):
 
 
 def test_truncated_poisson_epsilon_equals_dp_accounting():
+    # All the time is dp_accounting's (ours only builds the event): a truncated step
+    # builds a second PLD at sigma / 2 point by point, ~1/sigma points. N = 200,
+    # sigma = 2.5 (was N = 1000, sigma = 1.2: 17 s -> 5 s) takes the same paths, ours
+    # and dp_accounting's (truncation probability > 0 at M and at the suggested m).
     event = dp_accounting.SelfComposedDpEvent(dp_accounting.TruncatedSubsampledGaussianDpEvent(
-        dataset_size=1000, sampling_probability=0.05, truncated_batch_size=70,
-        noise_multiplier=1.2), 30)
+        dataset_size=200, sampling_probability=0.05, truncated_batch_size=15,
+        noise_multiplier=2.5), 30)
     ref = pld.PLDAccountant().compose(event).get_epsilon(1e-5)
-    ours = dp.epsilon(30, 0.05, 1.2, 1e-5, "pld", dataset_size=1000, max_batch_size=70)
+    ours = dp.epsilon(30, 0.05, 2.5, 1e-5, "pld", dataset_size=200, max_batch_size=15)
     assert ours == pytest.approx(ref, rel=1e-12)
-    plain = dp.epsilon(30, 0.05, 1.2, 1e-5, "pld")
-    assert ours > 1.5 * plain  # M = qN + 2.9 std truncates 0.4% of steps: costly
-    m = dp.suggested_max_batch_size(1000, 0.05)  # tail <= 1e-12: truncation is free
-    safe = dp.epsilon(30, 0.05, 1.2, 1e-5, "pld", dataset_size=1000, max_batch_size=m)
+    plain = dp.epsilon(30, 0.05, 2.5, 1e-5, "pld")
+    assert ours > 1.5 * plain  # M = qN + 1.6 std truncates 7.6% of steps: costly
+    m = dp.suggested_max_batch_size(200, 0.05)  # tail <= 1e-12: truncation is free
+    safe = dp.epsilon(30, 0.05, 2.5, 1e-5, "pld", dataset_size=200, max_batch_size=m)
     assert safe == pytest.approx(plain, rel=0.01)
 
 
@@ -50,7 +54,9 @@ def test_epsilon_decreases_with_noise_and_zero_steps_is_free():
 
 @pytest.mark.parametrize("accountant", ["rdp", "pld"])
 def test_calibrate_noise_multiplier(accountant):
-    steps, q, delta, target = 200, 0.02, 1e-5, 2.0
+    # target 0.5 (sigma ~2.2; was 2.0, sigma ~0.97): dp_accounting's PLD of each of
+    # brentq's ~17 trials costs ~1/sigma, 16 s -> 4 s; the same search either way
+    steps, q, delta, target = 200, 0.02, 1e-5, 0.5
     sigma = dp.calibrate_noise_multiplier(target, delta, steps, q, accountant, tol=1e-3)
     assert dp.epsilon(steps, q, sigma, delta, accountant) <= target
     assert dp.epsilon(steps, q, sigma - 2e-3, delta, accountant) > target

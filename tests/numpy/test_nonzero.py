@@ -34,10 +34,15 @@ def test_traced_forms_equal_jax():
 
 
 def test_eager_without_size_equals_jax():
-    for name in ("nonzero", "argwhere", "flatnonzero"):
-        for x in (A, B, jnp.zeros((2, 3))):
-            assert_trees_close(getattr(fnp, name)(x), getattr(jnp, name)(x))
-    assert_trees_close(fnp.where(B), jnp.where(B))
+    # JAX's values from ONE jax.jit of the sized forms at the true count: without
+    # size, jnp.nonzero (argwhere, flatnonzero, where) takes size = count and runs
+    # the same code (jax/_src/numpy/lax_numpy.py), each op compiled eagerly
+    rows = [(name, x) for name in ("nonzero", "argwhere", "flatnonzero")
+            for x in (A, B, jnp.zeros((2, 3)))] + [("where", B)]
+    expected = jax.jit(lambda xs: [getattr(jnp, name)(x, size=int(np.count_nonzero(c)))
+                                   for (name, c), x in zip(rows, xs)])([x for _, x in rows])
+    for (name, x), want in zip(rows, expected):
+        assert_trees_close(getattr(fnp, name)(x), want, what=f"{name}{x.shape}")
     assert fnp.argwhere(jnp.array(3)).shape == jnp.argwhere(jnp.array(3)).shape == (1, 0)
 
 
