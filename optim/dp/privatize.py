@@ -312,9 +312,11 @@ def _microbatched(loss, params, batch, l2_norm_clip, mask, method, m, size):
     n = size // m
     chunks = tree_util.tree_map(lambda x: fnp.asarray(x).reshape((n, m) + tuple(x.shape[1:])),
                                 batch)
-    mask = fnp.ones((size,), np.float32) if mask is None else fnp.asarray(mask)
+    # bool chunks: a traced (scanned) mask must be bool (the user's was checked above)
+    mask = fnp.ones((size,), bool) if mask is None else fnp.asarray(mask).astype(bool)
     masks = mask.reshape(n, m)
-    zero = tree_util.tree_map(lambda p: fnp.zeros(np.shape(p), p.dtype), params)
+    # zeros like the params: inside a shard_map body the sum varies as they do
+    zero = tree_util.tree_map(fnp.zeros_like, params)
 
     def body(acc, xs):
         chunk, mk = xs

@@ -669,11 +669,11 @@ def check_dp_sgd_data_parallel():
     one = T.jit(lambda p, b: dp.privatize_gradients(loss, p, b, l2_norm_clip=1.0,
                                                     noise_multiplier=1.1, key=key)[0])(p, batch)
     assert_trees_close(ours, one, rtol=1e-5, atol=1e-6)
-    # microbatched DP under pmap: 8 devices x a microbatch of 2 examples each
-    # (dp's own microbatch_size fails under jit: a float mask, see the report)
+    # microbatched DP under pmap: 8 devices x 2 examples each, in microbatches of 1
     per_dev = jax.tree_util.tree_map(lambda a: a.reshape(8, 2, *a.shape[1:]), batch)
     summed = T.pmap(lambda p, b: L.psum(dp.clipped_gradient_sum(
-        loss, p, b, l2_norm_clip=1.0)[0], "i"), "i", in_axes=(None, 0))(p, per_dev)
+        loss, p, b, l2_norm_clip=1.0, microbatch_size=1)[0], "i"), "i",
+        in_axes=(None, 0))(p, per_dev)
     summed = jax.tree_util.tree_map(lambda a: a[0], summed)
     assert_trees_close(dp.noisy_mean(summed, l2_norm_clip=1.0, noise_multiplier=1.1, key=key,
                                      divisor=16.0), one, rtol=1e-5, atol=1e-6)

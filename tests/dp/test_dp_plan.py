@@ -131,6 +131,16 @@ def test_microbatches_give_the_same_result(method):
     assert_trees_close(st_parts, st_whole, rtol=1e-5, atol=1e-6)
 
 
+def test_microbatches_without_mask_under_jit_on_traced_batches():
+    # no mask and traced params / batch (the default all-true mask was float: a traced
+    # float mask is refused, so this failed under jit and pmap)
+    params, batch = mlp_params(), mlp_batch(8)
+    cgs = lambda p, b, m: dp.clipped_gradient_sum(fx_loss, p, b, l2_norm_clip=1.0,  # noqa: E731
+                                                  microbatch_size=m)[0]
+    assert_trees_close(jit(lambda p, b: cgs(p, b, 4))(params, batch), cgs(params, batch, None),
+                       rtol=1e-5, atol=1e-6)
+
+
 def test_microbatch_size_must_divide_the_batch():
     with pytest.raises(dp.DPArgumentError, match="dividing the batch size 8"):
         dp.privatize_gradients(fx_loss, mlp_params(), mlp_batch(8), l2_norm_clip=1.0,
