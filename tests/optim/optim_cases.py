@@ -8,13 +8,11 @@ same problem and any divergence comes from the optimizers.
 from __future__ import annotations
 
 import numpy as np
-import jax
 import jax.numpy as jnp
 from jax import tree_util
 
 import optim
 import primitives.numpy as fnp
-from transforms import jit
 
 # the leaf kinds of the acceptance table
 LEAF_SHAPES = {"dense": (160, 130), "conv": (3, 3, 16, 8), "vector": (7,), "scalar": ()}
@@ -45,26 +43,14 @@ def _step(tx):
     return step
 
 
-def trajectories(ours, theirs, trees: dict, steps: dict):
-    """Run both optimizers on every tree of ``trees`` (one compiled step per
-    library updates them all); tree ``k``'s (params, state, last updates) are
-    taken after ``steps[k]`` steps.
-
-    Returns:
-      ``(ours, theirs)``: each a dict ``{k: (params, state, updates)}``.
-    """
-    results = []
-    for tx, jit_ in ((ours, jit), (theirs, jax.jit)):
-        one = _step(tx)
-        step = jit_(lambda carry: {k: one(*ps) for k, ps in carry.items()})
-        carry = {k: (p, tx.init(p)) for k, p in trees.items()}
-        taken = {}
-        for i in range(1, max(steps.values()) + 1):
-            out = step(carry)
-            carry = {k: o[:2] for k, o in out.items()}
-            taken.update({k: o for k, o in out.items() if steps[k] == i})
-        results.append(taken)
-    return tuple(results)
+def trajectory(tx, jit_, params, steps: int):
+    """``(params, state, last updates)`` after ``steps`` steps of ``tx`` compiled by ``jit_``
+    (ours or jax.jit)."""
+    step = jit_(_step(tx))
+    state = tx.init(params)
+    for _ in range(steps):
+        params, state, updates = step(params, state)
+    return params, state, updates
 
 
 def rel_err(o, t) -> float:

@@ -46,10 +46,11 @@ def test_meta_gradient_through_5_adam_steps():
     expected = jax.jit(jax.grad(theirs))(lr)
     np.testing.assert_allclose(grad(ours)(lr), expected, rtol=1e-5)
     np.testing.assert_allclose(jit(grad(ours))(lr), expected, rtol=1e-5)
-    # our optimizer inside plain jax.grad (jax tracers through fnp)
+    # our optimizer inside plain jax.grad (jax tracers through fnp; under jax.jit:
+    # eagerly jax would compile each of its ops on its own, for the same tracers)
     def ours_under_jax(lr):
         return loss(_unroll(optim.adam(lr), PARAMS0, 5, jax.grad, optim.apply_updates)[0])
-    np.testing.assert_allclose(jax.grad(ours_under_jax)(lr), expected, rtol=1e-5)
+    np.testing.assert_allclose(jax.jit(jax.grad(ours_under_jax))(lr), expected, rtol=1e-5)
 
 
 # --- vmap over learning rates ---
@@ -221,9 +222,10 @@ def test_multisteps_skips_non_finite_like_optax():
     s_ours, s_theirs = ours.init(PARAMS0), theirs.init(PARAMS0)
     good = grad_fn(PARAMS0)
     bad = jax.tree.map(lambda g: g.at[0].set(jnp.nan), good)
+    step_ours, step_theirs = jit(ours.update), jax.jit(theirs.update)  # one trace each
     for grads in (good, bad, good, good, bad, good):
-        u_ours, s_ours = jit(ours.update)(grads, s_ours, PARAMS0)
-        u_theirs, s_theirs = jax.jit(theirs.update)(grads, s_theirs, PARAMS0)
+        u_ours, s_ours = step_ours(grads, s_ours, PARAMS0)
+        u_theirs, s_theirs = step_theirs(grads, s_theirs, PARAMS0)
         assert all(rel_err(u_ours[k], u_theirs[k]) <= 1e-6 for k in u_ours)
         assert int(s_ours.mini_step) == int(s_theirs.mini_step)
         assert bool(ours.has_updated(s_ours)) == bool(theirs.has_updated(s_theirs))
