@@ -107,6 +107,8 @@ class _FlatFn:
 # --- custom_jvp_call ---
 custom_jvp_call_p = Primitive("custom_jvp_call", multiple_results=True)
 custom_jvp_call_p.def_abstract_eval(lambda *avals, call, jvp, n_consts: call.out_avals)
+# check_vma typing (fx.core.VMARule, as jax's): operands as they are, outputs as the call's
+custom_jvp_call_p.def_vma(lambda *vmas, call, **_: (list(vmas), [a.vma for a in call.out_avals]))
 custom_jvp_call_p.def_lowering(lambda *args, call, jvp, n_consts: lower_graph(call, *args))
 
 
@@ -258,6 +260,8 @@ def _custom_lin_transpose(cts, *args, n_res, bwd, out_avals):
 # --- custom_vjp_call ---
 custom_vjp_call_p = Primitive("custom_vjp_call", multiple_results=True)
 custom_vjp_call_p.def_abstract_eval(lambda *avals, call, fwd, bwd, n_consts: call.out_avals)
+# check_vma typing (as jax's): operands as they are, outputs as the call's
+custom_vjp_call_p.def_vma(lambda *vmas, call, **_: (list(vmas), [a.vma for a in call.out_avals]))
 custom_vjp_call_p.def_lowering(lambda *args, call, fwd, bwd, n_consts: lower_graph(call, *args))
 
 
@@ -381,6 +385,13 @@ class custom_vjp:
                     raise FxTypeError(f"custom_vjp bwd of {name}: cotangent {i} is "
                                       f"{get_aval(c).str_short()} but its argument is "
                                       f"{a.str_short()}.")
+                extra = tuple(sorted(get_aval(c).vma - a.vma, key=str))
+                if extra:  # jax's ValueError: a replicated argument needs a replicated ct
+                    raise ValueError(
+                        f"custom_vjp bwd of {name}: cotangent {i} ({a.str_short()}) varies over "
+                        f"the mesh axes {extra} of the enclosing shard_map, but its argument is "
+                        f"invariant (replicated) over them: the bwd rule must return a "
+                        f"cotangent of its argument's type. Fix: psum it over {extra} in bwd.")
                 out.append(c)
             return out
 

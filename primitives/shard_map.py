@@ -230,6 +230,7 @@ def _typed_body(g, in_vma, manual, out_target=None):
 
 
 def _vma_remat(eqn, in_v, manual):
+    """remat and the custom-rule calls: the ``call`` body typed on the operands."""
     call, out_v = _typed_body(eqn.params["call"], in_v, manual)
     return eqn.replace(params={**eqn.params, "call": call}), in_v, out_v
 
@@ -288,7 +289,8 @@ def _vma_while(eqn, in_v, manual):
 
 # the higher-order primitives typed per operand and per output (as their vma rules at
 # trace time); others have every operand cast to one variation (``_vma_bodies``)
-_TYPED_BODIES = {"remat": _vma_remat, "cond": _vma_cond, "scan": _vma_scan,
+_TYPED_BODIES = {"remat": _vma_remat, "custom_jvp_call": _vma_remat,
+                 "custom_vjp_call": _vma_remat, "cond": _vma_cond, "scan": _vma_scan,
                  "while": _vma_while}
 
 

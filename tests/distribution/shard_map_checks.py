@@ -367,6 +367,15 @@ def check_grad_inside_body_as_jax():
     _raises(TypeError, ["carry", "invariant", "'x'", "pcast"],
             lambda: T.shard_map(lambda v: L.scan(lambda c, r: (L.psum(c, "x"), None), v[0], v)[0],
                                 mesh=mesh, in_specs=P("x"), out_specs=P())(x))
+    # a custom_vjp bwd giving a varying cotangent for a replicated argument: jax's ValueError
+    @T.custom_vjp
+    def scale(w, r):
+        return w * r
+    scale.defvjp(lambda w, r: (scale(w, r), (w, r)),
+                 lambda res, g: (fnp.sum(g * res[1], 0), g * res[0]))
+    _raises(ValueError, ["custom_vjp bwd", "invariant", "psum"],
+            lambda: T.shard_map(lambda w, x: T.grad(lambda w: fnp.sum(scale(w[:, 0], x)))(w),
+                                mesh=mesh, in_specs=si, out_specs=P())(w, x))
     # grad OUTSIDE of a shard_map whose scan mixes a replicated carry with sharded rows
     o2 = T.shard_map(lambda w, x: L.scan(lambda c, r: (c * 1.01, fnp.sum(c * r)), w[:, 0], x)[1],
                      mesh=mesh, in_specs=si, out_specs=P(("x", "y")))
@@ -415,8 +424,8 @@ def check_collectives_in_custom_rules_and_while():
 
     def make(mod, lax_mod, cvjp, cjvp, while_loop):
         @cvjp
-        def f(v):  # varies as its operand does (ours types custom rules' outputs so)
-            return mod.sin(v) * lax_mod.psum(v, "y")
+        def f(v):  # invariant over 'y': its cotangent is psum-ed over 'y' before bwd
+            return lax_mod.psum(mod.sin(v), "y")
 
         f.defvjp(lambda v: (f(v), mod.cos(v)), lambda c, g: (c * g,))
 
@@ -431,12 +440,12 @@ def check_collectives_in_custom_rules_and_while():
                 return lax_mod.pmax(mod.max(mod.abs(c[0])), ("x", "y")) < 4.0
 
             w, n = while_loop(cond, lambda c: (c[0] * 1.5, c[1] + 1), (v, 0))
-            return f(v) * h(v), w * n
+            return f(v) * h(v), w, n  # n: invariant (the loop's carries are typed one by one)
         return body
 
     bo = make(fnp, L, T.custom_vjp, T.custom_jvp, L.while_loop)
     bj = make(jnp, jax.lax, jax.custom_vjp, jax.custom_jvp, jax.lax.while_loop)
-    so = (P("x", "y"), P("x", "y"))
+    so = (P("x", "y"), P("x", "y"), P())
     o, j = _both(bo, bj, mesh, P("x", "y"), so)
     assert_trees_close(list(T.jit(o)(x)), list(jax.jit(j)(x)), rtol=1e-5, atol=1e-6)
     lo = lambda v: fnp.sum(fnp.sin(o(v)[0]))
