@@ -20,12 +20,13 @@ import builtins
 from functools import partial
 
 import numpy as np
+import jax.numpy as jnp
 from jax import lax, tree_util
 
 from fx.ad import (UndefinedPrimal, Zero, defjvp, defjvp_zero, deflinear, deftranspose, fit,
                    instantiate_zero, tangent_aval, zeros)
 from fx.batching import broadcasting_batch, defbroadcasting, moveaxis
-from fx.core import Primitive, canonical_dtype, get_aval
+from fx.core import Primitive, canonical_dtype, get_aval, is_eager, python_scalar_dtype
 from fx.dtypes import is_float, kind
 from fx.errors import FxTypeError, ShapeError
 from fx.ir import ShapedArray
@@ -572,9 +573,35 @@ def _convert_aval(x, *, new_dtype, weak_type=False):
 
 @convert_element_type_p.def_lowering
 def _convert_lowering(x, *, new_dtype, weak_type=False):
+    if weak_type and _weak_scalar_type(x, new_dtype) is not None:
+        # jax's public ops make weak arrays only from Python scalars (lax.full of one)
+        return lax.full((), _weak_scalar_type(x, new_dtype)(np.asarray(x).item()))
+    if weak_type and kind(new_dtype) in "ifc" and kind(np.result_type(x)) in "biu":
+        # or from one of a lower kind combined with a Python scalar: x + 0.0 (x + 0j, bool
+        # + 0) is the weak cast, as jnp's promotion of x with a Python scalar gives it
+        zero = {"i": 0, "f": 0.0, "c": 0j}[kind(new_dtype)]
+        if kind(new_dtype) != "i" or kind(np.result_type(x)) == "b":
+            out = jnp.add(x, zero)
+            if out.dtype == new_dtype:
+                return out
     if kind(np.result_type(x)) == "c" and kind(new_dtype) != "c":
         x = lax.real(x)  # the real part, as lax's, without numpy's ComplexWarning
     return lax.convert_element_type(x, new_dtype)
+
+
+def _weak_scalar_type(x, new_dtype):
+    """The Python type whose scalars jax makes weak ``new_dtype`` arrays of, when ``x``
+    is a concrete scalar (not a jax tracer) that converts to it exactly (else None)."""
+    if not isinstance(x, (np.ndarray, np.generic, int, float, complex)) or np.ndim(x):
+        return None
+    py = {"i": int, "f": float, "c": complex}.get(kind(new_dtype))
+    if py is None or python_scalar_dtype(py(0)) != np.dtype(new_dtype):
+        return None
+    if py is int and not np.iinfo(new_dtype).min <= np.asarray(x).item() <= np.iinfo(new_dtype).max:
+        return None
+    if py is not complex and kind(np.result_type(x)) == "c":
+        return None  # the real part: the general path
+    return py
 
 
 @convert_element_type_p.def_jvp
@@ -593,8 +620,10 @@ defbroadcasting(convert_element_type_p)
 
 def convert_element_type(x, new_dtype, weak_type=False):
     """Cast ``x`` to ``new_dtype`` (lax.convert_element_type); float->int truncates."""
-    return convert_element_type_p.bind(x, new_dtype=_dtype_param(new_dtype),
-                                       weak_type=bool(weak_type))
+    new_dtype = _dtype_param(new_dtype)
+    if weak_type and is_eager() and _weak_scalar_type(x, new_dtype) is not None:
+        return _convert_lowering(x, new_dtype=new_dtype, weak_type=True)  # weak, as jax's
+    return convert_element_type_p.bind(x, new_dtype=new_dtype, weak_type=bool(weak_type))
 
 
 # --- bitcast_convert_type ---

@@ -12,13 +12,13 @@ from primitives.numpy import (dtypes, creation, math, reductions, linalg_ops, ma
                               nonzero, complex_ops)
 from primitives.numpy import (setops, histograms, windows, index_tricks, selection,
                               calculus, covariance, products, manipulation_more,
-                              polynomial_fit, bits, dtype_names, io, functional)
+                              polynomial_fit, bits, dtype_names, io, functional, padding)
 
 for _mod in (dtypes, creation, math, reductions, linalg_ops, manipulation, tiling, indexing,
              sorting, constants, comparisons, elementwise_more, grids, sequences, polynomials,
              statistics, complex_ops, setops, histograms, windows, index_tricks, selection,
              calculus, covariance, products, manipulation_more, polynomial_fit, bits,
-             dtype_names, io, functional, nonzero):   # nonzero last: its one-argument-aware `where` wins
+             dtype_names, io, functional, padding, nonzero):   # nonzero last: its one-argument-aware `where` wins
     globals().update({k: getattr(_mod, k) for k in _mod.__all__})
 
 from primitives.numpy import linalg  # noqa: E402,F401

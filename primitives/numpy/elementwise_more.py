@@ -11,14 +11,19 @@ Example::
 from __future__ import annotations
 
 import numpy as np
+from jax import lax
 
 import primitives as P
-from fx.core import get_aval
+from fx.ad import Zero, zero_tangent
+from fx.core import Primitive, get_aval
 from fx.dtypes import kind
+from fx.ir import ShapedArray
+from primitives._rules import check_kind
 from primitives.custom_derivatives import custom_jvp
 from primitives.numpy import math as _m, reductions as _red
 from primitives.numpy._promote import promote
 from primitives.numpy._util import broadcast_arrays
+from primitives.numpy.dtypes import finfo
 from primitives.numpy.creation import asarray, full_like, zeros_like
 
 __all__ = ["copysign", "fmax", "fmin", "ldexp", "frexp", "gcd", "lcm", "logaddexp2",
@@ -51,37 +56,75 @@ def fmin(x1, x2):
     return _m.where(_m.logical_or(_m.less(x1, x2), _m.isnan(x2)), x1, x2)
 
 
-def _normalize_float(x):
-    """Subnormals scaled into the normal range: (bits of the result, exponent offset)."""
-    info = np.finfo(_dtype(x))
-    int_type = np.dtype(_INT_OF_BITS[info.bits])
-    cond = _m.less(_m.abs(x), np.asarray(info.tiny, _dtype(x)))
-    x1 = _m.where(cond, _m.multiply(x, np.asarray(1 << info.nmant, _dtype(x))), x)
-    x2 = _m.where(cond, np.asarray(-info.nmant, int_type), np.asarray(0, int_type))
-    return P.bitcast_convert_type(x1, int_type), x2
+# --- frexp ---
+# One primitive, lowered as jax.numpy's _frexp is: XLA compiles the whole bit
+# manipulation as one program, so subnormals (which XLA:CPU flushes in some ops and
+# not in others) come out as JAX's, eagerly as under jit.
+frexp_p = Primitive("frexp", multiple_results=True)
 
 
-def frexp(x, /):
-    """As jnp.frexp: ``(mantissa, exponent)`` with ``x = m * 2**e``, ``0.5 <= |m| < 1``
-    (exponent int32)."""
-    x, = _m.promote_inexact(asarray(x))
-    dtype = _dtype(x)
-    if kind(dtype) == "c":
-        raise TypeError("frexp does not support complex-valued inputs")
-    info = np.finfo(dtype)
+@frexp_p.def_abstract_eval
+def _frexp_aval(x):
+    check_kind("frexp", [x], "f")
+    return [x, ShapedArray(x.shape, np.dtype(np.int32))]
+
+
+@frexp_p.def_lowering
+def _frexp_lowering(x):
+    dtype = x.dtype
+    info = finfo(dtype)
     int_type = np.dtype(_INT_OF_BITS[info.bits])
     mask = (1 << info.nexp) - 1
     bias = 1 - info.minexp
-    bits, exp = _normalize_float(x)
-    shifted = P.bitwise_and(P.shift_right_logical(bits, np.asarray(info.nmant, int_type)),
-                            np.asarray(mask, int_type))
-    exp = _m.add(exp, _m.add(shifted, np.asarray(1 - bias, int_type)))
-    bits = P.bitwise_and(bits, np.asarray(~(mask << info.nmant), int_type))
-    bits = P.bitwise_or(bits, np.asarray((bias - 1) << info.nmant, int_type))
-    mant = P.bitcast_convert_type(bits, dtype)
-    cond = _m.logical_or(_m.logical_or(_m.isinf(x), _m.isnan(x)), _m.equal(x, 0))
-    exp = _m.where(cond, zeros_like(exp), exp)
-    return _m.where(cond, x, mant), P.convert_element_type(exp, np.int32)
+    tiny = lax.abs(x) < np.asarray(info.tiny, dtype)
+    x1 = lax.select(tiny, x * np.asarray(1 << info.nmant, dtype), x)
+    x2 = lax.select(tiny, lax.full_like(x, -info.nmant, int_type),
+                    lax.full_like(x, 0, int_type))
+    x1 = lax.bitcast_convert_type(x1, int_type)
+    x2 = x2 + ((lax.shift_right_logical(x1, np.asarray(info.nmant, int_type))
+                & np.asarray(mask, int_type)) - np.asarray(bias - 1, int_type))
+    x1 = (x1 & np.asarray(~(mask << info.nmant), int_type)) | np.asarray(
+        (bias - 1) << info.nmant, int_type)
+    x1 = lax.bitcast_convert_type(x1, dtype)
+    inf = np.asarray(np.inf, dtype)
+    special = (lax.abs(x) == inf) | (x != x) | (x == np.asarray(0, dtype))
+    x2 = lax.select(special, lax.full_like(x2, 0), x2)
+    return [lax.select(special, x, x1), lax.convert_element_type(x2, np.int32)]
+
+
+@frexp_p.def_jvp
+def _frexp_jvp(primals, tangents):
+    x, = primals
+    x_dot, = tangents
+    mant, exp = frexp_p.bind(x)
+    if isinstance(x_dot, Zero):
+        return [mant, exp], [zero_tangent(mant), zero_tangent(exp)]
+    scale = _m.exp2(_m.negative(P.convert_element_type(exp, _dtype(x))))
+    return [mant, exp], [_m.multiply(x_dot, scale), zero_tangent(exp)]
+
+
+frexp_p.def_batch(lambda args, bdims: (frexp_p.bind(*args), [bdims[0], bdims[0]]))
+
+
+def frexp(x, /):
+    """Split floats into mantissa and exponent, ``x = m * 2**e`` (as jnp.frexp).
+
+    Args:
+      x: a real array (integers are promoted to the default float).
+
+    Returns:
+      ``(mantissa, exponent)``: ``0.5 <= |m| < 1`` of ``x``'s dtype and int32 ``e``;
+      zeros, infinities and NaNs give ``(x, 0)``. Subnormals as JAX's (on XLA:CPU,
+      float32/float64 subnormals give ``(+-0.5, minexp - nmant)``, bfloat16 ones ``(x, 0)``).
+
+    References:
+      jax.numpy.frexp; numpy.frexp.
+    """
+    x, = _m.promote_inexact(asarray(x))
+    if kind(_dtype(x)) == "c":
+        raise TypeError("frexp does not support complex-valued inputs")
+    mant, exp = frexp_p.bind(x)
+    return mant, exp
 
 
 def ldexp(x1, x2, /):

@@ -28,7 +28,8 @@ from primitives.numpy._util import canonicalize_axes, canonicalize_axis, shape_o
 __all__ = ["reshape", "ravel", "transpose", "permute_dims", "swapaxes",
            "moveaxis", "expand_dims", "squeeze", "broadcast_to", "broadcast_arrays",
            "atleast_1d", "atleast_2d", "atleast_3d", "concatenate", "concat", "stack", "hstack",
-           "vstack", "dstack", "split", "array_split", "flip", "fliplr", "flipud", "roll", "pad"]
+           "vstack", "dstack", "split", "array_split", "flip", "fliplr", "flipud", "roll"]
+# ``pad`` here holds the copying modes; the public fnp.pad (all modes) is padding.pad.
 
 _INDEX_DTYPE = np.dtype(np.int32)
 
@@ -449,7 +450,7 @@ def _edge_block(array, ax, width, before):
     return _util.broadcast_to(edge, shape)
 
 
-def _pad_axis(array, ax, lo, hi, mode):
+def _pad_axis(array, ax, lo, hi, mode, reflect_type="even"):
     n = shape_of(array)[ax]
     if n == 0:
         if lo or hi:
@@ -464,9 +465,12 @@ def _pad_axis(array, ax, lo, hi, mode):
         parts += [array] * (lrep + rrep + 1)
         parts += [_slice_axis(array, 0, rrem, ax)] if rrem else []
         return _concat(parts, ax)
-    # reflect / symmetric (even): repeatedly mirror, as numpy does for wide pads
+    # reflect / symmetric: repeatedly mirror, as numpy does for wide pads; 'odd'
+    # reflects through the edge value (2 * edge - mirrored), the edge moving outwards
     offset = 1 if (mode == "reflect" and n > 1) else 0
     for width, before in ((lo, True), (hi, False)):
+        size = shape_of(array)[ax]
+        edge = _slice_axis(array, 0, 1, ax) if before else _slice_axis(array, size - 1, size, ax)
         while width > 0:
             cur = min(width, n - offset)
             width -= cur
@@ -477,6 +481,12 @@ def _pad_axis(array, ax, lo, hi, mode):
                 stop = size if (mode == "symmetric" or n == 1) else size - 1
                 piece = _slice_axis(array, stop - cur, stop, ax)
             piece = P.rev(piece, (ax,))
+            if reflect_type == "odd":
+                twice = P.mul(edge, _pad_value(2, get_aval(edge)))
+                piece = P.sub(_util.broadcast_to(twice, shape_of(piece)), piece)
+                if n > 1:
+                    k = shape_of(piece)[ax]
+                    edge = _slice_axis(piece, 0, 1, ax) if before else _slice_axis(piece, k - 1, k, ax)
             array = _concat([piece, array] if before else [array, piece], ax)
     return array
 
@@ -485,16 +495,20 @@ _PAD_MODES = ("constant", "edge", "wrap", "reflect", "symmetric", "empty")
 
 
 def pad(array, pad_width, mode="constant", **kwargs):
-    """Pad an array (as jnp.pad).
+    """Pad an array by copying (jnp.pad's copying modes; the public ``fnp.pad``,
+    with the statistic, ramp and callable modes too, is :mod:`primitives.numpy.padding`).
 
     Args:
       array: array to pad.
       pad_width: int, (before, after), or ((before, after),) per axis.
       mode: 'constant' (``constant_values``, default 0), 'edge', 'wrap',
-        'reflect', 'symmetric' (``reflect_type='even'``), or 'empty' (zeros).
+        'reflect', 'symmetric' (``reflect_type`` 'even' or 'odd'), or 'empty' (zeros).
 
     Returns:
       The padded array.
+
+    References:
+      jax.numpy.pad; numpy.pad.
     """
     array = _arr(array)
     nd = len(shape_of(array))
@@ -506,8 +520,9 @@ def pad(array, pad_width, mode="constant", **kwargs):
     if set(kwargs) - allowed:
         raise ValueError(f"pad: unsupported keyword arguments for mode '{mode}': "
                          f"{sorted(set(kwargs) - allowed)}")
-    if kwargs.get("reflect_type", "even") != "even":
-        raise NotImplementedError("pad: reflect_type='odd' is not supported")
+    reflect_type = kwargs.get("reflect_type", "even")
+    if reflect_type not in ("even", "odd"):
+        raise ValueError(f"pad: reflect_type must be 'even' or 'odd', got {reflect_type!r}")
     if nd == 0:
         return array
     widths = _pad_pairs(pad_width, nd, "pad_width")
@@ -516,5 +531,5 @@ def pad(array, pad_width, mode="constant", **kwargs):
     if mode in ("constant", "empty"):
         return _pad_constant(array, widths, kwargs.get("constant_values", 0))
     for ax, (lo, hi) in enumerate(widths):
-        array = _pad_axis(array, ax, lo, hi, mode)
+        array = _pad_axis(array, ax, lo, hi, mode, reflect_type)
     return array

@@ -193,25 +193,37 @@ def insert(arr, obj, values, axis: int | None = None):
 
 # --- selection ------------------------------------------------------------------------------
 def select(condlist, choicelist, default=0):
-    """As jnp.select: the choice of the first true condition, else ``default``."""
+    """The choice of the first true condition, else ``default`` (as jnp.select).
+
+    Args:
+      condlist: conditions (arrays or scalars of any dtype: nonzero is true),
+        mutually broadcastable.
+      choicelist: one value per condition, broadcastable with the conditions.
+      default: the value where no condition holds.
+
+    Returns:
+      The selected values, of the promoted dtype of ``default`` and the choices.
+
+    References:
+      jax.numpy.select; numpy.select.
+    """
     if len(condlist) != len(choicelist):
         raise ValueError(f"condlist must have length equal to choicelist ({len(condlist)} vs "
                          f"{len(choicelist)})")
     if len(condlist) == 0:
         raise ValueError("condlist must be non-empty")
+    for pos, x in enumerate([*condlist, *choicelist, default]):
+        if isinstance(x, (list, tuple)):
+            raise TypeError(f"select requires ndarray or scalar arguments, got "
+                            f"{type(x)} at position {pos}.")
     conds = [asarray(c) for c in condlist]
-    for c in conds:
-        if kind(get_aval(c).dtype) != "b":
-            raise TypeError(f"condlist must contain only boolean arrays; got "
-                            f"{get_aval(c).dtype}")
-    out = default
-    for c, v in zip(reversed(conds), reversed(list(choicelist))):
-        out = _m.where(c, v, out)
-    choices = promote(*[asarray(v) for v in choicelist], asarray(default))
-    dt = get_aval(choices[0]).dtype
-    out = asarray(out)
-    return P.convert_element_type(out, dt) if get_aval(out).dtype != dt or \
-        get_aval(out).weak_type != get_aval(choices[0]).weak_type else out
+    choices = promote(asarray(default), *[asarray(v) for v in choicelist])
+    # the default first, under an always-false condition: argmax picks the first true one
+    conds = _man.stack(broadcast_arrays(asarray(False), *conds, op="select"))
+    if kind(get_aval(conds).dtype) != "b":
+        conds = _m.not_equal(conds, np.zeros((), get_aval(conds).dtype))
+    idx = _red.argmax(conds, axis=0)
+    return P.select_n(*broadcast_arrays(idx, *choices, op="select"))
 
 
 def piecewise(x, condlist, funclist, *args, **kw):

@@ -215,3 +215,17 @@ def test_error_full_bad_broadcast():
 def test_error_linspace_negative_num():
     with pytest.raises(ValueError, match="non-negative"):
         fnp.linspace(0, 1, -1)
+
+
+def test_like_functions_of_weak_values_are_weak_eagerly_and_under_jit():
+    # a weak result keeps a float16 operand's dtype in promotion (a strong one gives float32)
+    import primitives as P
+    cases = [("zeros_like", lambda m: m.zeros_like(2.5)), ("ones_like", lambda m: m.ones_like(2)),
+             ("full_like", lambda m: m.full_like(2.5, 3)),
+             ("promotes", lambda m: m.zeros_like(2.5) + m.float16(1))]
+    for name, fn in cases:
+        want = fn(jnp)
+        for got in (fn(fnp), fjit(lambda: fn(fnp))()):
+            assert (got.dtype, got.weak_type) == (want.dtype, want.weak_type), name
+    x = P.convert_element_type(np.float32(2.0), np.float32, weak_type=True)
+    assert x.weak_type and x.dtype == np.float32 and float(x) == 2.0
