@@ -546,9 +546,10 @@ def _fwd(cfg: _Static, q, k, v, extras):
 def _bwd(cfg: _Static, res, do):
     q, k, v, extras, o, lse = res
     grads = flash_attention_bwd_p.bind(q, k, v, *extras, o, lse, do, **cfg._asdict())
-    ct_extras = tuple(grads[3] if (i == 0 and cfg.has_bias) else None
-                      for i in range(len(extras)))
-    return grads[0], grads[1], grads[2], ct_extras
+    # inside a shard_map body: a replicated argument's cotangent is the sum over the shards
+    ct_extras = tuple(P.psum_to_type_of(grads[3], extras[0]) if (i == 0 and cfg.has_bias)
+                      else None for i in range(len(extras)))
+    return (*(P.psum_to_type_of(g, x) for g, x in zip(grads[:3], (q, k, v))), ct_extras)
 
 
 _attention = custom_vjp(_primal, nondiff_argnums=(0,))

@@ -59,7 +59,8 @@ from primitives.shape import broadcast_in_dim, iota, reshape, transpose
 __all__ = ["psum", "pmean", "pmax", "pmin", "all_gather", "psum_scatter", "ppermute",
            "all_to_all", "axis_index", "axis_size", "pbroadcast", "pcast", "CollectivePrimitive",
            "psum_p", "pmax_p", "pmin_p", "all_gather_p", "psum_scatter_p", "ppermute_p",
-           "all_to_all_p", "axis_index_p", "psum_invariant_p", "pvary_p", "vma_checked_axes"]
+           "all_to_all_p", "axis_index_p", "psum_invariant_p", "pvary_p", "vma_checked_axes",
+           "psum_to_type_of"]
 
 
 # --- the collective primitive and shared helpers ------------------------------
@@ -592,6 +593,24 @@ def _pvary_batch(args, bdims, *, axis_name, axis_size, axes):
     (x,), (d,) = args, bdims
     rest = _rest(axes, axis_name)  # over a vmap axis a value is always per lane
     return (pvary_p.bind(x, axes=rest) if rest else x), d
+
+
+def psum_to_type_of(ct, primal):
+    """``ct`` psum-ed over the mesh axes it varies over and ``primal`` does not (only
+    inside a check_vma shard_map body; elsewhere ``ct`` itself): in a ``custom_vjp``
+    bwd rule, the cotangent of a replicated argument from the per-shard parts, of the
+    argument's type (as jax requires of bwd outputs).
+
+    Args:
+      ct: a cotangent computed per shard.
+      primal: the argument it is the cotangent of (a residual of the fwd rule).
+
+    Returns:
+      ``ct``, summed over the extra axes.
+    """
+    extra = tuple(n for n in checked_axes()
+                  if n in get_aval(ct).vma and n not in get_aval(primal).vma)
+    return psum_invariant_p.bind(ct, axes=extra) if extra else ct
 
 
 def pcast(x, axis_name, *, to: str):

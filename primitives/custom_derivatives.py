@@ -236,6 +236,9 @@ class custom_jvp:
 # --- custom_lin ---
 custom_lin_p = Primitive("custom_lin", multiple_results=True)
 custom_lin_p.def_abstract_eval(lambda *avals, n_res, bwd, out_avals: list(out_avals))
+# check_vma typing: residuals and tangents as they are (bwd sees the fwd's own values),
+# the output tangents as the primal outputs
+custom_lin_p.def_vma(lambda *vmas, out_avals, **_: (list(vmas), [a.vma for a in out_avals]))
 
 
 def _custom_lin_forward(*args, **params):

@@ -200,6 +200,9 @@ def vma_pass(graph: Graph, in_vma: Sequence, manual: Sequence,
             eqn = eqn.replace(primitive=prim, inputs=ins)
         elif prim is axis_index_p:
             out_v = frozenset(eqn.params["axes"]) & manual_set
+        elif prim.vma is not None and not subgraphs(eqn):  # typed by its own rule (custom_lin)
+            in_t, out_v = prim.vma(*[get(x) for x in eqn.inputs], **eqn.params)
+            eqn = eqn.replace(inputs=tuple(cast(x, t) for x, t in zip(eqn.inputs, in_t)))
         elif prim.name in _TYPED_BODIES:
             eqn, in_t, out_v = _TYPED_BODIES[prim.name](eqn, [get(x) for x in eqn.inputs], manual)
             eqn = eqn.replace(inputs=tuple(cast(x, t) for x, t in zip(eqn.inputs, in_t)))
