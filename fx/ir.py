@@ -350,7 +350,9 @@ class _Namer:
 
     def define(self, v) -> str:
         name = self.names[id(v)] = _name(len(self.names))
-        return f"{name}:{v.aval.str_short()}"
+        vma = v.aval.vma  # inside a check_vma shard_map body: the mesh axes it varies over
+        return f"{name}:{v.aval.str_short()}" + (
+            "{V:" + ",".join(map(str, sorted(vma, key=str))) + "}" if vma else "")
 
     def __call__(self, x) -> str:
         if isinstance(x, Literal):

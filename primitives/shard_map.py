@@ -36,7 +36,7 @@ Example (a mesh of 2 devices along ``'i'``)::
     ...       in_specs=P('i'), out_specs=P()))(fnp.ones(8)))
     { lambda ; a:f32[8]. let
         b:f32[4] = shard_map[mesh=Mesh('i': 2, axis_types=(Auto,)), in_specs=(P('i',),), out_specs=(P(),), manual_axes=('i',), check_vma=True, body=
-            { lambda ; a:f32[4]. let
+            { lambda ; a:f32[4]{V:i}. let
                 b:f32[4] = psum_invariant[axes=('i',)] a
               in (b,) }] a
       in (b,) }

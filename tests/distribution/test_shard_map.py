@@ -45,7 +45,7 @@ def test_one_device_values_grad_and_printing():
                        jax.grad(lambda v: jnp.sum(theirs(v) ** 2))(x), rtol=1e-5)
     text = str(fx.make_graph(ours)(x))
     assert "shard_map[" in text and "psum_invariant[axes=('x',)]" in text
-    assert "\n        { lambda ; a:f32[4,3]. let" in text  # the body, indented
+    assert "\n        { lambda ; a:f32[4,3]{V:x}. let" in text  # the body, indented, typed
 
 
 def test_check_vma_error_names_axis_and_shape():
