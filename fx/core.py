@@ -104,9 +104,10 @@ class VMARule(Protocol):
     """``(*in_vmas, **params) -> (in_targets, out_vma)`` inside a check_vma
     shard_map body: the mesh axes each operand must vary over (``bind`` casts
     it with ``pvary``) and those the outputs vary over (one set, or a list of
-    one per output). Without the rule an
-    op's operands are cast to, and its outputs vary over, the union of the
-    operands' (jax's ``standard_insert_pvary``); collectives define their own."""
+    one per output). Without the rule an op's operands are cast to, and its
+    outputs vary over, the union of the operands' (jax's
+    ``standard_insert_pvary``); collectives and higher-order primitives
+    (typed as their bodies) define their own."""
     def __call__(self, *in_vmas: frozenset, **params) -> tuple: ...
 
 
@@ -126,7 +127,8 @@ class Primitive:
     per slot, each taking a rule of the Protocol of the same name above):
       abstract_eval, lowering, jvp, transpose, batch; axis_batch and
       axis_names for primitives that see named axes; partial_eval / dce for
-      higher-order primitives; vma for collectives (check_vma typing). ``rule(kind)`` returns a slot or raises
+      higher-order primitives; vma (check_vma typing) for collectives and
+      higher-order primitives. ``rule(kind)`` returns a slot or raises
       ``NotImplementedError("no <kind> rule for <name> (defined in <file>)")``.
 
     Attributes:

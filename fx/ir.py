@@ -84,8 +84,11 @@ class ShapedArray:
 
     def __repr__(self):
         weak = "{weak}" if self.weak_type else ""
-        vma = "{V:" + ",".join(map(str, sorted(self.vma, key=str))) + "}" if self.vma else ""
-        return f"ShapedArray({self.str_short()}{weak}{vma})"
+        return f"ShapedArray({self.str_short()}{weak}{self.vma_str()})"
+
+    def vma_str(self) -> str:
+        """``{V:x,y}`` for a value varying over mesh axes x and y (jax's notation), else ''."""
+        return "{V:" + ",".join(map(str, sorted(self.vma, key=str))) + "}" if self.vma else ""
 
     def to_struct(self):
         import jax
@@ -350,9 +353,8 @@ class _Namer:
 
     def define(self, v) -> str:
         name = self.names[id(v)] = _name(len(self.names))
-        vma = v.aval.vma  # inside a check_vma shard_map body: the mesh axes it varies over
-        return f"{name}:{v.aval.str_short()}" + (
-            "{V:" + ",".join(map(str, sorted(vma, key=str))) + "}" if vma else "")
+        # inside a check_vma shard_map body: the mesh axes it varies over
+        return f"{name}:{v.aval.str_short()}{v.aval.vma_str()}"
 
     def __call__(self, x) -> str:
         if isinstance(x, Literal):

@@ -486,7 +486,8 @@ def _pad_axis(array, ax, lo, hi, mode, reflect_type="even"):
                 piece = P.sub(_util.broadcast_to(twice, shape_of(piece)), piece)
                 if n > 1:
                     k = shape_of(piece)[ax]
-                    edge = _slice_axis(piece, 0, 1, ax) if before else _slice_axis(piece, k - 1, k, ax)
+                    edge = (_slice_axis(piece, 0, 1, ax) if before
+                            else _slice_axis(piece, k - 1, k, ax))
             array = _concat([piece, array] if before else [array, piece], ax)
     return array
 
