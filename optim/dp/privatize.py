@@ -29,6 +29,7 @@ from jax import tree_util
 import primitives.numpy as fnp
 import primitives.random as frandom
 from primitives.control_flow import scan
+from fx import get_aval
 from transforms import eval_shape, grad, value_and_grad, vmap
 from optim.dp.clipping_plan import clipping_plan, example_of
 from optim.dp.fast_clipping import bookkeeping_sum, ghost_sum, per_example_pass
@@ -95,6 +96,24 @@ def _is_traced(x) -> bool:
     """An abstract value (our tracer or jax's): its contents cannot be checked."""
     return isinstance(x, jax.core.Tracer) or \
         type(x).__module__.split(".")[0] not in ("jax", "jaxlib", "numpy", "builtins")
+
+
+def _check_params_vary_with_batch(params, batch) -> None:
+    """Inside a check_vma shard_map body the gradient of a replicated parameter is
+    summed over the shards (jax's typing): per-example gradients would then mix the
+    examples of different shards before clipping, voiding the per-example bound."""
+    batch_vma = frozenset().union(*[get_aval(x).vma for x in tree_util.tree_leaves(batch)])
+    for path, p in tree_util.tree_flatten_with_path(params)[0]:
+        missing = tuple(sorted(batch_vma - get_aval(p).vma, key=str))
+        if missing:
+            raise DPArgumentError(
+                f"privatize_gradients: inside shard_map the batch is sharded over the mesh "
+                f"axes {missing} but the parameter {tree_util.keystr(path)} is replicated over "
+                f"them; the gradient of a replicated value is summed over the shards (as jax's "
+                f"check_vma), so each per-example gradient would mix examples of different "
+                f"shards before clipping, which voids the privacy guarantee. Fix: params = "
+                f"pcast(params, {missing}, to='varying') first (primitives.pcast), then psum "
+                f"the clipped sums over {missing}.")
 
 
 def _clip_leaves(l2_norm_clip, params) -> list | None:
@@ -275,6 +294,7 @@ def clipped_gradient_sum(loss: Callable, params, batch, *, l2_norm_clip, mask=No
         raise DPArgumentError(f"privatize_gradients: method must be one of {METHODS}, got "
                               f"{method!r}.")
     c_leaves = _clip_leaves(l2_norm_clip, params)
+    _check_params_vary_with_batch(params, batch)
     size = leading_size(batch)
     _check_mask(mask, size)
     example, plan = example_of(batch), None

@@ -673,6 +673,11 @@ def check_dp_sgd_data_parallel():
         return L.psum(s, "x")
 
     summed_fn = T.shard_map(shard_sum, mesh=mesh, in_specs=(P(), P("x")), out_specs=P())
+    # replicated params with a sharded batch: per-example grads would mix shards: refused
+    _raises(dp.DPArgumentError, ["replicated", "'x'", "pcast"],
+            lambda: T.shard_map(lambda p, b: L.psum(dp.clipped_gradient_sum(
+                loss, p, b, l2_norm_clip=1.0)[0], "x"), mesh=mesh, in_specs=(P(), P("x")),
+                out_specs=P())(p, batch))
     ours = T.jit(lambda p, b: dp.noisy_mean(summed_fn(p, b), l2_norm_clip=1.0,
                                             noise_multiplier=1.1, key=key, divisor=16.0))(p, batch)
     one = T.jit(lambda p, b: dp.privatize_gradients(loss, p, b, l2_norm_clip=1.0,
