@@ -367,6 +367,25 @@ def check_grad_inside_body_as_jax():
     _raises(TypeError, ["carry", "invariant", "'x'", "pcast"],
             lambda: T.shard_map(lambda v: L.scan(lambda c, r: (L.psum(c, "x"), None), v[0], v)[0],
                                 mesh=mesh, in_specs=P("x"), out_specs=P())(x))
+    # compositions around a body that takes a grad: vmap(shard_map), shard_map(vmap),
+    # grad(shard_map) (second order through the implicit psum)
+    W = RNG.randn(3, 6, 3).astype(np.float32)
+
+    def inner(mod, lax_mod, grad):
+        return lambda w, x: grad(lambda w: lax_mod.pmean(mod.sum(mod.tanh(x @ w) ** 2),
+                                                         ("x", "y")))(w)
+    io, ij = inner(fnp, L, T.grad), inner(jnp, jax.lax, jax.grad)
+    sm_o = lambda f: T.shard_map(f, mesh=mesh, in_specs=si, out_specs=P())  # noqa: E731
+    sm_j = lambda f: jax.shard_map(f, mesh=mesh, in_specs=si, out_specs=P())  # noqa: E731
+    got = T.jit(lambda W, w, x: (
+        T.vmap(sm_o(io), in_axes=(0, None))(W, x),
+        sm_o(lambda W, x: T.vmap(io, in_axes=(0, None))(W, x))(W, x),
+        T.grad(lambda w: fnp.sum(sm_o(io)(w, x) ** 2))(w)))(W, w, x)
+    want = jax.jit(lambda W, w, x: (
+        jax.vmap(sm_j(ij), in_axes=(0, None))(W, x),
+        sm_j(lambda W, x: jax.vmap(ij, in_axes=(0, None))(W, x))(W, x),
+        jax.grad(lambda w: jnp.sum(sm_j(ij)(w, x) ** 2))(w)))(W, w, x)
+    assert_trees_close(list(got), list(want), rtol=2e-5, atol=2e-5)
     # a custom_vjp bwd giving a varying cotangent for a replicated argument: jax's ValueError
     @T.custom_vjp
     def scale(w, r):
