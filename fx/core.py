@@ -49,7 +49,7 @@ __all__ = ["Primitive", "Tracer", "Trace", "MainTrace", "EvalTrace", "new_main",
            "is_eager", "register_structural_ops", "structural", "canonical_dtype",
            "python_scalar_dtype", "AbstractEvalRule", "LoweringRule", "JVPRule",
            "TransposeRule", "BatchRule", "AxisBatchRule", "AxisNamesRule", "PartialEvalRule",
-           "DCERule", "VMARule", "out_vma", "cast_vma"]
+           "DCERule", "VMARule", "out_vma", "cast_vma", "def_vma_from_body"]
 
 
 # --- the rule signatures, written once --------------------------------------
@@ -268,6 +268,14 @@ def cast_vma(x, vma):
     have = get_aval(x).vma
     missing = tuple(n for n in checked_axes() if n in vma and n not in have)
     return structural("pvary")(x, missing) if missing else x
+
+
+def def_vma_from_body(prim: Primitive, param: str) -> None:
+    """Give a higher-order primitive jax's check_vma typing of calls: its operands
+    are not cast (its sub-graph ``params[param]`` was traced on their types) and
+    each output varies as that sub-graph's output does."""
+    prim.def_vma(lambda *vmas, **params: (list(vmas),
+                                          [a.vma for a in params[param].out_avals]))
 
 
 def out_vma(prim: Primitive, avals_in, params: dict):

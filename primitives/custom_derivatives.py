@@ -30,7 +30,8 @@ from jax import tree_util
 
 from fx.ad import JVPTrace, JVPTracer, Zero, instantiate_zero
 from fx.batching import batch_body, def_body_batch, vmap_flat
-from fx.core import EvalTrace, Primitive, find_top_trace, full_raise, get_aval, is_eager
+from fx.core import (EvalTrace, Primitive, def_vma_from_body, find_top_trace, full_raise,
+                     get_aval, is_eager)
 from fx.dtypes import is_float
 from fx.errors import FxTypeError
 from fx.interpreter import lower_graph
@@ -107,8 +108,7 @@ class _FlatFn:
 # --- custom_jvp_call ---
 custom_jvp_call_p = Primitive("custom_jvp_call", multiple_results=True)
 custom_jvp_call_p.def_abstract_eval(lambda *avals, call, jvp, n_consts: call.out_avals)
-# check_vma typing (fx.core.VMARule, as jax's): operands as they are, outputs as the call's
-custom_jvp_call_p.def_vma(lambda *vmas, call, **_: (list(vmas), [a.vma for a in call.out_avals]))
+def_vma_from_body(custom_jvp_call_p, "call")
 custom_jvp_call_p.def_lowering(lambda *args, call, jvp, n_consts: lower_graph(call, *args))
 
 
@@ -263,8 +263,7 @@ def _custom_lin_transpose(cts, *args, n_res, bwd, out_avals):
 # --- custom_vjp_call ---
 custom_vjp_call_p = Primitive("custom_vjp_call", multiple_results=True)
 custom_vjp_call_p.def_abstract_eval(lambda *avals, call, fwd, bwd, n_consts: call.out_avals)
-# check_vma typing (as jax's): operands as they are, outputs as the call's
-custom_vjp_call_p.def_vma(lambda *vmas, call, **_: (list(vmas), [a.vma for a in call.out_avals]))
+def_vma_from_body(custom_vjp_call_p, "call")
 custom_vjp_call_p.def_lowering(lambda *args, call, fwd, bwd, n_consts: lower_graph(call, *args))
 
 

@@ -573,9 +573,9 @@ def _convert_aval(x, *, new_dtype, weak_type=False):
 
 @convert_element_type_p.def_lowering
 def _convert_lowering(x, *, new_dtype, weak_type=False):
-    if weak_type and _weak_scalar_type(x, new_dtype) is not None:
-        # jax's public ops make weak arrays only from Python scalars (lax.full of one)
-        return lax.full((), _weak_scalar_type(x, new_dtype)(np.asarray(x).item()))
+    py = _weak_scalar_type(x, new_dtype) if weak_type else None
+    if py is not None:  # jax's public ops make weak arrays from Python scalars (lax.full)
+        return lax.full((), py(np.asarray(x).item()))
     if weak_type and kind(new_dtype) in "ifc" and kind(np.result_type(x)) in "biu":
         # or from one of a lower kind combined with a Python scalar: x + 0.0 (x + 0j, bool
         # + 0) is the weak cast, as jnp's promotion of x with a Python scalar gives it

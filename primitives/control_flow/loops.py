@@ -26,7 +26,7 @@ from jax import lax, tree_util
 from fx.ad import (UndefinedPrimal, Zero, add_any, backward_pass, instantiate_zero, jvp_graph,
                    nonzero_mask, tangent_aval, zeros)
 from fx.batching import batch_graph, broadcast_batch, def_body_batch, moveaxis, vmap_flat
-from fx.core import ConcretizationError, Primitive, get_aval
+from fx.core import ConcretizationError, Primitive, def_vma_from_body, get_aval
 from fx.errors import FxTypeError, ShapeError
 from fx.interpreter import eval_graph
 from fx.ir import Equation, Graph, ShapedArray, Var
@@ -272,8 +272,7 @@ def _x_aval(aval: ShapedArray) -> ShapedArray:
     return aval.update(shape=aval.shape[1:])
 
 
-# check_vma typing: operands as they are, outputs (carry, ys) as the body returns them
-scan_p.def_vma(lambda *vmas, body, **_: (list(vmas), [a.vma for a in body.out_avals]))
+def_vma_from_body(scan_p, "body")  # check_vma typing: the carry and ys as the body's
 
 
 @scan_p.def_abstract_eval

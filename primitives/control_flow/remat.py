@@ -22,7 +22,7 @@ from jax import lax
 
 from fx.ad import Zero
 from fx.batching import batch_body, def_body_batch
-from fx.core import Primitive, find_top_trace, full_raise
+from fx.core import Primitive, def_vma_from_body, find_top_trace, full_raise
 from fx.interpreter import Interpreter, bind_equation, lower_graph
 from fx.ir import Literal, as_param
 
@@ -48,8 +48,7 @@ def optimization_barrier(*xs):
 remat_p = Primitive("remat", multiple_results=True)
 remat_p.def_abstract_eval(lambda *avals, call, policy, prevent_cse: call.out_avals)
 remat_p.def_lowering(lambda *args, call, policy, prevent_cse: lower_graph(call, *args))
-# check_vma typing (fx.core.VMARule): operands as they are, outputs as the body's
-remat_p.def_vma(lambda *vmas, call, **_: (list(vmas), [a.vma for a in call.out_avals]))
+def_vma_from_body(remat_p, "call")
 
 
 def _is_saveable(policy, eqn) -> bool:
