@@ -60,15 +60,30 @@ def platform() -> str:
 
 
 @contextmanager
-def target_platform(name: str):
+def target_platform(name: str, device_kind: str = "NVIDIA H200"):
     """Build kernels (block table, compiler params) for ``name`` (``"gpu"`` or
     ``"tpu"``) while the block runs, whatever the local backend: with
     ``jax.jit(f).trace(...).lower(lowering_platforms=("cuda",))`` this lowers
-    the Triton / Mosaic kernels on a machine without that device (the tests do)."""
+    the Triton / Mosaic kernels on a machine without that device (the tests do).
+
+    Args:
+      name: ``"gpu"`` or ``"tpu"``.
+      device_kind: for ``"gpu"`` without a local GPU, the GPU the kernels are
+        lowered for (jax >= 0.11's Triton lowering asks the device for its
+        compute capability; it is told through jax's abstract mesh, as
+        ``jax.sharding.AbstractDevice``).
+    """
     prev = getattr(_target, "name", None)
     _target.name = name
     try:
-        yield
+        if name == "gpu" and jax.default_backend() not in ("gpu", "cuda", "rocm"):
+            device = jax.sharding.AbstractDevice(device_kind=device_kind, num_cores=None,
+                                                 platform="gpu")
+            with jax.sharding.use_abstract_mesh(
+                    jax.sharding.AbstractMesh((), (), abstract_device=device)):
+                yield
+        else:
+            yield
     finally:
         _target.name = prev
 

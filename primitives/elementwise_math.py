@@ -33,11 +33,11 @@ from primitives.elementwise import (REAL, add, bind_accuracy, check_kind, conver
                                     reciprocal, select_n, square, sub, unop)
 
 __all__ = [
-    "pow", "exp", "exp2", "log", "log1p", "expm1", "sin", "cos", "tan", "tanh", "asin",
+    "pow", "exp", "exp2", "log", "log2", "log1p", "expm1", "one_minus_square", "sin", "cos", "tan", "tanh", "asin",
     "acos", "atan", "atan2", "sinh", "cosh", "asinh", "acosh", "atanh", "logistic", "erf",
     "erfc", "erf_inv", "sqrt", "rsqrt", "cbrt", "floor", "ceil", "round", "is_finite",
     "nextafter",
-    "pow_p", "exp_p", "exp2_p", "log_p", "log1p_p", "expm1_p", "sin_p", "cos_p", "tan_p",
+    "pow_p", "exp_p", "exp2_p", "log_p", "log2_p", "log1p_p", "expm1_p", "one_minus_square_p", "sin_p", "cos_p", "tan_p",
     "tanh_p", "asin_p", "acos_p", "atan_p", "atan2_p", "sinh_p", "cosh_p", "asinh_p",
     "acosh_p", "atanh_p", "logistic_p", "erf_p", "erfc_p", "erf_inv_p", "sqrt_p", "rsqrt_p",
     "cbrt_p", "floor_p", "ceil_p", "round_p", "is_finite_p", "nextafter_p"]
@@ -76,6 +76,32 @@ log_p = _unary("log", FLOAT, lax.log, lambda ans, x: reciprocal(x))
 def log(x, accuracy=None):
     """Elementwise natural logarithm (lax.log)."""
     return bind_accuracy(log_p, x, accuracy)
+
+
+# --- log2 ---
+def _log2_lowering(x, accuracy=None):
+    """jax >= 0.11's ``lax.log2``; before it, log(x) / ln 2 with each part of a
+    complex log scaled (jax 0.11's lowering)."""
+    if hasattr(lax, "log2"):
+        return lax.log2(x, accuracy=accuracy)
+    r = lax.log(x, accuracy=accuracy)
+    inv_ln2 = 1.4426950408889634
+    if np.issubdtype(r.dtype, np.complexfloating):
+        return lax.complex(lax.real(r) * inv_ln2, lax.imag(r) * inv_ln2)
+    return r * inv_ln2
+
+
+log2_p = _unary("log2", FLOAT, _log2_lowering,
+                lambda ans, x: reciprocal(mul(x, math.log(2.0))))
+
+
+def log2(x, accuracy=None):
+    """Elementwise base-2 logarithm (lax.log2, jax >= 0.11; ours on every jax).
+
+    References:
+        jax 0.11's ``lax.log2`` (the jvp ``t / (x ln 2)``).
+    """
+    return bind_accuracy(log2_p, x, accuracy)
 
 
 # --- log1p ---
@@ -132,8 +158,31 @@ def tanh(x, accuracy=None):
     return bind_accuracy(tanh_p, x, accuracy)
 
 
+# --- one_minus_square ---
+def _one_minus_square_lowering(x):
+    """(1 + x) * (1 - x): accurate near |x| = 1, where 1 - x**2 loses bits."""
+    if hasattr(lax, "one_minus_square"):
+        return lax.one_minus_square(x)
+    return lax.mul(lax.add(lax.full_like(x, 1), x), lax.sub(lax.full_like(x, 1), x))
+
+
+one_minus_square_p = _unary("one_minus_square", NUMBER, _one_minus_square_lowering,
+                            lambda ans, x: mul(-2, x))
+
+
+def one_minus_square(x):
+    """Elementwise 1 - x**2, computed as (1 + x) * (1 - x) (lax.one_minus_square,
+    jax >= 0.11; ours on every jax). Its own jvp ``-2 x t`` keeps tiny x exact
+    (the product rule of (1 + x)(1 - x) cancels to 0 there).
+
+    References:
+        jax 0.11's ``lax.one_minus_square`` (the derivatives of asin / acos / atanh).
+    """
+    return one_minus_square_p.bind(x)
+
+
 # --- asin ---
-asin_p = _unary("asin", FLOAT, lax.asin, lambda ans, x: rsqrt(sub(1.0, square(x))))
+asin_p = _unary("asin", FLOAT, lax.asin, lambda ans, x: rsqrt(one_minus_square(x)))
 
 
 def asin(x):
@@ -142,7 +191,7 @@ def asin(x):
 
 
 # --- acos ---
-acos_p = _unary("acos", FLOAT, lax.acos, lambda ans, x: neg(rsqrt(sub(1.0, square(x)))))
+acos_p = _unary("acos", FLOAT, lax.acos, lambda ans, x: neg(rsqrt(one_minus_square(x))))
 
 
 def acos(x):
@@ -206,17 +255,21 @@ def asinh(x):
 
 # --- acosh ---
 acosh_p = _unary("acosh", FLOAT, lax.acosh,
-                 lambda ans, x: rsqrt(mul(sub(x, 1.0), add(x, 1.0))))
+                 lambda ans, x: mul(rsqrt(sub(x, 1.0)), rsqrt(add(x, 1.0))))
 
 
 def acosh(x):
-    """Elementwise inverse hyperbolic cosine (lax.acosh)."""
+    """Elementwise inverse hyperbolic cosine (lax.acosh).
+
+    Its derivative is 1 / (sqrt(x - 1) sqrt(x + 1)), the principal branch's (as
+    jax >= 0.11). jax <= 0.10 used 1 / sqrt(x**2 - 1), which has the wrong sign
+    for complex x with a negative real part: we deviate from jax 0.10 there.
+    """
     return acosh_p.bind(x)
 
 
 # --- atanh ---
-atanh_p = _unary("atanh", FLOAT, lax.atanh,
-                 lambda ans, x: reciprocal(mul(add(1.0, x), sub(1.0, x))))
+atanh_p = _unary("atanh", FLOAT, lax.atanh, lambda ans, x: reciprocal(one_minus_square(x)))
 
 
 def atanh(x):

@@ -143,7 +143,17 @@ def _while(*args, cond_jaxpr, body_jaxpr, cond_nconsts, body_nconsts, **_):
                       lambda c: body_fn(*b_consts, *c), init)
 
 
-def _scan(*args, jaxpr, length, reverse, unroll, num_consts, num_carry, **_):
+def _scan_group_sizes(params):
+    """``(num_consts, num_carry)`` of a jax scan equation: jax <= 0.10 names them as
+    params; jax 0.11 groups the operands in a flat tree ``ft_in`` (consts, carry, xs)."""
+    if "ft_in" in params:
+        n_consts, n_carry, _ = (len(g) for g in params["ft_in"].unpack())
+        return n_consts, n_carry
+    return params["num_consts"], params["num_carry"]
+
+
+def _scan(*args, jaxpr, length, reverse, unroll, **params):
+    num_consts, num_carry = _scan_group_sizes(params)
     consts, init, xs = (args[:num_consts], list(args[num_consts:num_consts + num_carry]),
                         list(args[num_consts + num_carry:]))
     body = _closed(jaxpr)
@@ -260,6 +270,16 @@ def _split(x, *, sizes, axis):
     return out
 
 
+def _unstack(x, *, axis):
+    """jax's ``unstack`` (one output per index of ``axis``, the axis dropped)."""
+    out = []
+    for i in range(x.shape[axis]):
+        start, limit = [0] * x.ndim, list(x.shape)
+        start[axis], limit[axis] = i, i + 1
+        out.append(shape.squeeze(shape.slice(x, start, limit), (axis,)))
+    return out
+
+
 def _tile(x, *, reps):
     lead = (1,) * (len(reps) - x.ndim)
     dims = lead + tuple(x.shape)
@@ -312,7 +332,9 @@ def _table() -> dict:
         "remat2": _remat, "checkpoint": _remat,
         "iota": _iota,
         "argmax": _arg_reduction(reductions.argmax), "argmin": _arg_reduction(reductions.argmin),
-        "split": _split,
+        "split": _split, "unstack": _unstack,
+        "xla_metadata_call": _call, "program_order": _call,
+        "xla_metadata_value": lambda x, **_: x, "relayout": lambda x, **_: x,
         "gather": _gather,
         "scatter": _scatter(indexing.scatter), "scatter-add": _scatter(indexing.scatter_add),
         "scatter-mul": _scatter(indexing.scatter_mul), "scatter-sub": _scatter(indexing.scatter_sub),

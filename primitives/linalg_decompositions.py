@@ -200,10 +200,28 @@ def _cholesky_aval(x):
 cholesky_p.def_lowering(lambda x: jax.lax.linalg.cholesky(x, symmetrize_input=False))
 
 
+def _hermitian_from_lower(x):
+    """The Hermitian matrix whose lower triangle is ``x``'s (the diagonal's real part)."""
+    n = get_aval(x).shape[-1]
+    low = _tril(x, -1)
+    diag = select_n(_mask(x, np.eye(n, dtype=bool)), _const(x, 0), x)
+    if kind(get_aval(x).dtype) == "c":
+        diag = div(add(diag, conj(diag)), _const(x, 2))
+    return add(add(low, _H(low)), diag)
+
+
 @cholesky_p.def_jvp
 def _cholesky_jvp(primals, tangents):
+    """Murray's forward rule, on the tangent the primitive reads: cholesky_p reads
+    the lower triangle only, so the tangent is first made the Hermitian matrix of
+    its lower triangle (as jax >= 0.11; jax <= 0.10 used the tangent as is, which
+    gives nonzero gradients to the upper triangle the factorization never reads).
+
+    References:
+        Murray, "Differentiation of the Cholesky decomposition" (2016), arXiv:1602.07527.
+    """
     x, = primals
-    sigma_dot = instantiate_zero(tangents[0])
+    sigma_dot = _hermitian_from_lower(instantiate_zero(tangents[0]))
     L = cholesky_p.bind(x)
     n = get_aval(x).shape[-1]
     tmp = triangular_solve_p.bind(L, sigma_dot, left_side=False, lower=True, transpose_a=True,

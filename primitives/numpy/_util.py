@@ -1,6 +1,7 @@
 """Shared pieces of the numpy API: shapes, broadcasting, ufunc factories."""
 from __future__ import annotations
 
+import jax
 import numpy as np
 
 import primitives as P
@@ -8,6 +9,10 @@ from fx.core import Tracer, canonical_dtype, get_aval
 from fx.dtypes import kind, to_inexact_dtype
 from fx.errors import ShapeError
 from primitives.numpy._promote import dtype_of, promote
+
+# the sequence jnp.broadcast_arrays and jnp.meshgrid return: a list up to jax 0.10,
+# a tuple from jax 0.11 on (we follow the installed jax)
+ARRAYS_OUT = tuple if jax.__version_info__ >= (0, 11) else list
 
 __all__ = ["shape_of", "ndim_of", "broadcast_shapes", "broadcast_to", "broadcast_arrays",
            "binary_ufunc", "unary_ufunc", "canonicalize_axis", "canonicalize_axes"]

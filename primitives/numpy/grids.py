@@ -22,7 +22,7 @@ from fx.core import canonical_dtype, get_aval
 from fx.dtypes import kind
 from fx.errors import ShapeError
 from primitives.numpy import math as _m, manipulation as _man
-from primitives.numpy._util import broadcast_to, canonicalize_axis, shape_of
+from primitives.numpy._util import ARRAYS_OUT, broadcast_to, canonicalize_axis, shape_of
 from primitives.numpy.creation import arange, asarray, linspace
 
 __all__ = ["meshgrid", "indices", "ix_", "mgrid", "ogrid", "diag_indices", "diag_indices_from",
@@ -39,7 +39,12 @@ def _const(a, dtype=None):
 
 
 def meshgrid(*xi, copy: bool = True, sparse: bool = False, indexing: str = "xy"):
-    """As jnp.meshgrid: coordinate arrays from 1-d vectors ('xy' or 'ij' indexing)."""
+    """As jnp.meshgrid: coordinate arrays from 1-d vectors ('xy' or 'ij' indexing).
+
+    Returns:
+      The grids: a list with jax <= 0.10, a tuple with jax >= 0.11 (as the
+      installed jax's ``jnp.meshgrid``).
+    """
     del copy
     args = [asarray(x) for x in xi]
     if indexing not in ("xy", "ij"):
@@ -55,7 +60,7 @@ def meshgrid(*xi, copy: bool = True, sparse: bool = False, indexing: str = "xy")
         out.append(P.broadcast_in_dim(a, tuple(s) if sparse else tuple(shape), (i,)))
     if indexing == "xy" and len(args) >= 2:
         out = [_man.swapaxes(o, 0, 1) for o in out]
-    return out
+    return ARRAYS_OUT(out)
 
 
 def indices(dimensions, dtype=None, sparse: bool = False):
@@ -113,7 +118,7 @@ class _IndexGrid:
         vecs = [v if get_aval(v).dtype == dt else P.convert_element_type(v, dt) for v in vecs]
         grids = meshgrid(*vecs, indexing="ij", sparse=self.sparse)
         if self.sparse:
-            return grids
+            return list(grids)   # a list on every jax version (jnp.ogrid)
         return _man.stack(grids, 0)
 
 

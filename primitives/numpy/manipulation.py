@@ -197,10 +197,15 @@ def broadcast_to(array, shape):
 
 
 def broadcast_arrays(*args):
-    """Broadcast arrays against each other (as jnp.broadcast_arrays); returns a list."""
+    """Broadcast arrays against each other (as jnp.broadcast_arrays).
+
+    Returns:
+      The broadcast arrays: a list with jax <= 0.10, a tuple with jax >= 0.11
+      (the installed jax's ``jnp.broadcast_arrays``).
+    """
     args = [_arr(a) for a in args]
     shape = _util.broadcast_shapes(*[shape_of(a) for a in args], op="broadcast_arrays")
-    return [broadcast_to(a, shape) for a in args]
+    return _util.ARRAYS_OUT(broadcast_to(a, shape) for a in args)
 
 
 def _atleast(nd, lead_pad, arys):

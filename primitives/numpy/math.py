@@ -14,7 +14,7 @@ import operator
 import numpy as np
 from fx import core as _fx_core
 import jax
-from jax import lax as _lax_enums  # only for the RoundingMethod enum (a static param)
+from jax import lax as _lax_enums  # the RoundingMethod enum; whether lax has log2
 
 import primitives as P
 from fx.dtypes import kind, to_inexact_dtype, to_numeric_dtype
@@ -389,8 +389,10 @@ def _log_base(x, scale):
     return P.mul(r, _np_const(r, scale))
 
 
-log2 = _unary("log2", lambda x: (_log_base(x, 1 / np.log(2)) if _is_complex(x) else
-                                 P.div(P.log(x), P.log(_np_const(x, 2)))), promote_inexact)
+# jax >= 0.11's jnp.log2 is its log2 primitive (weak types kept); before, log(x) / log(2)
+log2 = _unary("log2", P.log2 if hasattr(_lax_enums, "log2") else (
+    lambda x: (_log_base(x, 1 / np.log(2)) if _is_complex(x) else
+               P.div(P.log(x), P.log(_np_const(x, 2))))), promote_inexact)
 log10 = _unary("log10", lambda x: _log_base(x, 0.4342944819032518), promote_inexact)
 deg2rad = radians = _unary("deg2rad", lambda x: P.mul(x, _const(x, np.pi / 180)),
                            promote_inexact)

@@ -19,10 +19,8 @@ import primitives as P
 from fx.core import Tracer, canonical_dtype, get_aval
 from fx.dtypes import kind
 from fx.errors import ConcretizationError
-from primitives.custom_derivatives import custom_jvp
-from primitives.numpy import math as _m
+from primitives.numpy import bessel as _bessel, math as _m
 from primitives.numpy.creation import asarray, full
-from primitives.special import bessel_i0e, bessel_i1e
 
 __all__ = ["bartlett", "blackman", "hamming", "hanning", "kaiser", "i0"]
 
@@ -122,21 +120,6 @@ def kaiser(M, beta):
     return _window(M, "kaiser", formula)
 
 
-@custom_jvp
-def _i0(x):
-    abs_x = _m.abs(x)
-    return _m.multiply(_m.exp(abs_x), bessel_i0e(abs_x))
-
-
-@_i0.defjvp
-def _i0_jvp(primals, tangents):
-    (x,), (x_dot,) = primals, tangents
-    abs_x = _m.abs(x)
-    # d/dx I0(x) = I1(x) = sign(x) exp(|x|) i1e(|x|); 0 at x == 0, as JAX's rule
-    slope = _m.multiply(_m.sign(x), _m.multiply(_m.exp(abs_x), bessel_i1e(abs_x)))
-    return _i0(x), _m.where(_m.equal(x, 0), 0.0, _m.multiply(x_dot, slope))
-
-
 def i0(x):
     """The modified Bessel function of the first kind, order 0 (as jnp.i0).
 
@@ -144,12 +127,13 @@ def i0(x):
       x: a real array (integers are promoted to float).
 
     Returns:
-      ``I0(x)``, differentiable (its derivative at 0 is 0, as JAX's custom rule).
+      ``I0(x)``, with derivatives of every order (``I0' = I1``; at 0 the series:
+      ``I0''(0) = 1/2`` as jax >= 0.11, where jax <= 0.10 gives 0).
 
     References:
-      jax.numpy.i0; numpy.i0.
+      jax.numpy.i0; numpy.i0; ``primitives.numpy.bessel``.
     """
     x, = _m.promote_inexact(asarray(x))
     if kind(get_aval(x).dtype) != "f":
         raise ValueError(f"Unsupported input type to jax.numpy.i0: {get_aval(x).dtype}")
-    return _i0(x)
+    return _bessel.i0(x)

@@ -33,6 +33,7 @@ from fx.dtypes import kind
 from primitives.custom_derivatives import custom_jvp
 from primitives import nn as _nn
 from primitives.nn import logsumexp
+from primitives.numpy import bessel as _bessel
 from primitives.numpy.math import promote_inexact
 from primitives.scipy._promote import const as _const, promote_args_inexact as _args
 
@@ -518,9 +519,10 @@ def i0e(x):
 
 
 def i0(x):
-    """The modified Bessel function of order 0, exp(|x|) i0e(x) (jax.scipy.special.i0)."""
+    """The modified Bessel function of order 0, exp(|x|) i0e(x) (jax.scipy.special.i0),
+    with derivatives of every order (``primitives.numpy.bessel``)."""
     x, = _args("i0", x)
-    return fnp.exp(fnp.abs(x)) * P.bessel_i0e(x)
+    return _bessel.i0(x)
 
 
 def i1e(x):
@@ -530,9 +532,10 @@ def i1e(x):
 
 
 def i1(x):
-    """The modified Bessel function of order 1, exp(|x|) i1e(x) (jax.scipy.special.i1)."""
+    """The modified Bessel function of order 1, exp(|x|) i1e(x) (jax.scipy.special.i1),
+    with derivatives of every order (``primitives.numpy.bessel``)."""
     x, = _args("i1", x)
-    return fnp.exp(fnp.abs(x)) * P.bessel_i1e(x)
+    return _bessel.i1(x)
 
 
 # --- spence, bernoulli, poch ---

@@ -50,7 +50,9 @@ CORPUS = {
     "nn": lambda x: jnp.sum(jax.nn.gelu(x) + jax.nn.silu(x) + jax.nn.log_softmax(x)
                             + jax.nn.softplus(x) + jax.nn.relu6(x) + jax.nn.sigmoid(x)
                             + jax.nn.relu(x)) + jax.nn.logsumexp(x),
-    "norm": lambda x: jnp.linalg.norm(x + 1) + jnp.var(x) + jnp.std(x, axis=0).sum(),
+    # jax >= 0.11 writes log2 and arcsin's derivative (one_minus_square) as primitives
+    "norm": lambda x: (jnp.linalg.norm(x + 1) + jnp.var(x) + jnp.std(x, axis=0).sum()
+                       + jnp.arcsin(x * 0.1).sum() + jnp.log2(jnp.abs(x) + 1).sum()),
     "scan": lambda x: lax.scan(lambda c, r: (c * 0.9 + jnp.sin(r), c.sum()),
                                jnp.zeros(5), x)[0].sum(),
     "cond": lambda x: lax.cond(x.sum() > 0, lambda y: jnp.sin(y).sum(),
@@ -64,7 +66,8 @@ CORPUS = {
     "custom_vjp": lambda x: _clipped_sin(x).sum(),
     "custom_jvp_consts": lambda x: _closes_over(x).sum(),
     "split_concat": lambda x: (sum(a.sum() * i for i, a in enumerate(jnp.split(x, [1, 3])))
-                               + jnp.concatenate([x, x], 1).std()),
+                               + jnp.concatenate([x, x], 1).std()
+                               + sum(r.max() * i for i, r in enumerate(jnp.unstack(x, axis=1)))),
     "shapes": lambda x: ((x.reshape(2, 10).T @ jnp.ones((2, 3))).sum()
                          + jnp.expand_dims(x, 0).squeeze().max() + jnp.flip(x, 1)[0, 0]
                          + jnp.pad(x, 1).sum() + jnp.transpose(x)[0].sum()),

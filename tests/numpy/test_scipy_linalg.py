@@ -115,6 +115,13 @@ def test_grads_match_jax():
     got = jit(run(fsl, fnp, grad))(xs)
     want = jax.jit(run(jsl, jnp, jax.grad))(xs)
     for (name, _, _), g, w in zip(GRAD, got, want):
+        if name == "cho_solve" and jax.__version_info__ < (0, 11):
+            # cho_factor reads the upper triangle only: its gradient is zero below the
+            # diagonal (ours, jax >= 0.11); jax <= 0.10 spread it over both triangles,
+            # with the same sums g[i, j] + g[j, i]
+            g, w = np.asarray(g), np.asarray(w)
+            assert not np.tril(g, -1).any(), "grad cho_solve: nonzero below the diagonal"
+            g, w = g + g.T, w + w.T
         assert_trees_close(g, w, rtol=2e-3, atol=2e-3, what=f"grad {name}")
 
 

@@ -93,6 +93,13 @@ def with_params(name, fn_name, dtypes, domains, *args, **kwargs):
               theirs=lambda *xs: getattr(lax, fn_name)(*xs, *args, **kwargs))
 
 
+# lax.log2 / lax.one_minus_square are jax >= 0.11 primitives; on jax 0.10 the oracle
+# is the formula they lower to
+LAX_LOG2 = getattr(lax, "log2", None) or (
+    lambda x: lax.mul(lax.log(x), lax.full_like(x, 1.4426950408889634)))
+LAX_ONE_MINUS_SQUARE = getattr(lax, "one_minus_square", None) or (
+    lambda x: lax.mul(lax.add(lax.full_like(x, 1), x), lax.sub(lax.full_like(x, 1), x)))
+
 OPS = [
     # arithmetic
     op("add", NUMS, "any", "any"), op("sub", NUMS, "any", "any"), op("mul", NUMS, "any", "any"),
@@ -104,8 +111,10 @@ OPS = [
     with_params("integer_pow", "integer_pow", NUMS, ("any",), 3),
     with_params("integer_pow_neg", "integer_pow", FLOATS, ("nonzero",), -2),
     unary("square", NUMS), unary("reciprocal", FLOATS, "nonzero"),
+    op("one_minus_square", NUMS, "any", theirs=LAX_ONE_MINUS_SQUARE),
     # transcendental
     unary("exp", FLOATS), unary("exp2", FLOATS), unary("log", FLOATS, "pos"),
+    op("log2", FLOATS, "pos", theirs=LAX_LOG2),
     unary("log1p", FLOATS, "pos"), unary("expm1", FLOATS),
     unary("sin", FLOATS), unary("cos", FLOATS), unary("tan", FLOATS, "unit"),
     unary("tanh", FLOATS), unary("asin", FLOATS, "unit"), unary("acos", FLOATS, "unit"),
