@@ -100,7 +100,13 @@ def gpu_tables(quick: bool, tune: bool = False) -> list[dict]:
         if tune:
             print("autotuned:", pk.autotune.autotune_matmul(a, b_))
         row = dict(kernel="matmul", phase="fwd", M=n, N=n, K=n)
-        row["ours"] = flops / _time(jit(lambda a, b: pk.matmul(a, b)), a, b_) / 1e12
+        for name, backend in (("ours", None), ("ours_triton", "triton"),
+                              ("ours_mosaic", "mosaic_gpu")):
+            try:
+                row[name] = flops / _time(jit(lambda a, b, backend=backend: pk.matmul(
+                    a, b, backend=backend)), a, b_) / 1e12
+            except Exception as e:  # noqa: BLE001 (report and go on)
+                row[name] = f"{type(e).__name__}: {str(e)[:80]}"
         row["cublas"] = flops / _time(jax.jit(jnp.dot), a, b_) / 1e12
         rows.append(row)
         print(_fmt_row(row), flush=True)
@@ -111,7 +117,8 @@ def _fmt_row(row: dict) -> str:
     shape = " ".join(f"{k}={row[k]}" for k in ("B", "H", "D", "T", "causal", "M", "N", "K")
                      if k in row)
     figs = " ".join(f"{k}={v:.0f}TF/s" if isinstance(v, float) else f"{k}={v}"
-                    for k, v in row.items() if k in ("ours", "cudnn", "xla", "cublas"))
+                    for k, v in row.items() if k in ("ours", "ours_triton", "ours_mosaic",
+                                                     "cudnn", "xla", "cublas"))
     ref = row.get("cudnn", row.get("cublas"))
     ratio = f" ratio={row['ours'] / ref:.2f}" if isinstance(ref, float) and \
         isinstance(row.get("ours"), float) else ""

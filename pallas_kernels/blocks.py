@@ -29,7 +29,8 @@ from fx.errors import FxError
 __all__ = ["KernelConfigError", "KernelUnavailableError", "platform", "target_platform",
            "resolve_interpret",
            "check_block", "next_power_of_2", "round_up", "compiler_params", "AttentionBlocks",
-           "MatmulBlocks", "attention_blocks", "matmul_blocks", "TABLE", "cache_path",
+           "MatmulBlocks", "attention_blocks", "matmul_blocks", "TABLE", "MIN_MATMUL_TILES",
+           "cache_path",
            "cached_config", "store_config", "out_struct"]
 
 
@@ -236,9 +237,14 @@ TABLE = {
                         (1 << 62, MatmulBlocks(128, 128, 64, 8, 3))],
     ("matmul", "tpu"): [(1 << 62, MatmulBlocks(256, 256, 256))],
     ("matmul", "interpret"): [(1 << 62, MatmulBlocks(16, 16, 16))],
+    # Mosaic GPU (Hopper wgmma): 64-row warpgroup tiles, 64 bf16 = one 128-byte swizzle of K
+    ("matmul", "mosaic_gpu"): [(256, MatmulBlocks(64, 64, 64)),
+                               (1 << 62, MatmulBlocks(128, 128, 64))],
 }
 
 MIN_TILE = {"gpu": 16, "tpu": 8, "interpret": 1}
+# (block_m, block_n, block_k) minimums where they differ per axis
+MIN_MATMUL_TILES = {"mosaic_gpu": (64, 16, 16)}
 
 
 def _platform_key(interpret: bool) -> str:
@@ -274,18 +280,21 @@ def attention_blocks(shape_key: tuple, head_dim: int, q_len: int, kv_len: int, i
 
 
 def matmul_blocks(shape_key: tuple, m: int, n: int, k: int, interpret: bool, block_m=None,
-                  block_n=None, block_k=None) -> MatmulBlocks:
-    """Block sizes for the matmul: the caller's, else the autotuned, else the table's."""
-    key = _platform_key(interpret)
+                  block_n=None, block_k=None, mosaic_gpu: bool = False) -> MatmulBlocks:
+    """Block sizes for the matmul: the caller's, else the autotuned, else the table's
+    (``mosaic_gpu``: the Mosaic GPU kernel's table and its wgmma minimums, in
+    interpret mode too, where it runs under jax's GPU interpreter)."""
+    key = "mosaic_gpu" if mosaic_gpu else _platform_key(interpret)
     base = _lookup("matmul", key, max(m, n, k))
-    tuned = None if interpret else cached_config("matmul", shape_key)
+    tuned = None if interpret else cached_config(
+        "matmul_mgpu" if mosaic_gpu else "matmul", shape_key)
     if tuned is not None:
         base = base._replace(**{k_: v for k_, v in tuned.items() if k_ in base._fields})
-    minimum = MIN_TILE.get(key, 1)
+    min_m, min_n, min_k = MIN_MATMUL_TILES.get(key, (MIN_TILE.get(key, 1),) * 3)
     return base._replace(
         block_m=check_block("matmul", "block_m", base.block_m if block_m is None else block_m,
-                            m, minimum),
+                            m, min_m),
         block_n=check_block("matmul", "block_n", base.block_n if block_n is None else block_n,
-                            n, minimum),
+                            n, min_n),
         block_k=check_block("matmul", "block_k", base.block_k if block_k is None else block_k,
-                            k, minimum))
+                            k, min_k))

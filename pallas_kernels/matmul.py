@@ -8,7 +8,10 @@ loops over ``K`` in ``block_k`` steps accumulating in float32, then adds the
 bias, applies the activation and casts, all before the single store.
 
 Rules, in the block below: abstract eval; lowering by ``pallas_call``
-(interpret mode on CPU, Triton on GPU, Mosaic on TPU); jvp (bilinear in
+(interpret mode on CPU, Triton on GPU, Mosaic on TPU) or, with
+``gpu_backend='mosaic_gpu'``, by the Mosaic GPU kernel of
+``pallas_kernels.matmul_mgpu`` (jax >= 0.11's GPU backend, Triton being
+deprecated there; on the CPU it runs under jax 0.11's GPU interpreter); jvp (bilinear in
 ``a, b``, linear in ``bias``; with an activation the tangent goes through the
 activation's own jvp at the pre-activation, computed by the same kernel);
 transpose (the cotangents of ``a`` and ``b`` are matmuls by this kernel, of
@@ -23,7 +26,8 @@ Example::
 In the IR::
 
     c:f32[20,12] = matmul[block_m=16, block_n=16, block_k=16, out_dtype=float32,
-        activation='relu', has_bias=False, interpret=True, num_warps=4, num_stages=3] a b
+        activation='relu', has_bias=False, interpret=True, num_warps=4, num_stages=3,
+        gpu_backend=None] a b
 
 References:
     The Triton matmul tutorial (blocked GEMM, f32 accumulator, fused
@@ -46,8 +50,10 @@ from fx.core import Primitive, get_aval
 from fx.errors import FxTypeError, ShapeError
 from fx.ir import ShapedArray
 from transforms import jvp as fjvp
-from pallas_kernels.blocks import (KernelConfigError, compiler_params, matmul_blocks,
-                                   out_struct, resolve_interpret, round_up)
+from pallas_kernels import matmul_mgpu as _mgpu
+from pallas_kernels.blocks import (KernelConfigError, KernelUnavailableError, compiler_params,
+                                   matmul_blocks, out_struct, platform, resolve_interpret,
+                                   round_up)
 from pallas_kernels.flash_attention import SUPPORTED_DTYPES, _dot
 
 __all__ = ["matmul", "matmul_p", "ACTIVATIONS"]
@@ -83,7 +89,7 @@ matmul_p = Primitive("matmul")
 
 @matmul_p.def_abstract_eval
 def _matmul_aval(a, b, *bias, block_m, block_n, block_k, out_dtype, activation, has_bias,
-                 interpret, num_warps, num_stages):
+                 interpret, num_warps, num_stages, gpu_backend=None):
     if a.ndim < 2 or b.ndim != a.ndim:
         raise ShapeError(f"matmul: a {a.str_short()} and b {b.str_short()} must have rank >= 2 "
                          f"and the same rank ([..., M, K] @ [..., K, N]).")
@@ -107,12 +113,22 @@ def _matmul_aval(a, b, *bias, block_m, block_n, block_k, out_dtype, activation, 
 
 @matmul_p.def_lowering
 def _matmul_lowering(a, b, *bias, block_m, block_n, block_k, out_dtype, activation, has_bias,
-                     interpret, num_warps, num_stages):
+                     interpret, num_warps, num_stages, gpu_backend=None):
     lead, (m, k), n = a.shape[:-2], a.shape[-2:], b.shape[-1]
     batch = int(np.prod(lead, dtype=np.int64))
     mp, np_, kp = round_up(m, block_m), round_up(n, block_n), round_up(k, block_k)
     a3 = jnp.pad(a.reshape(batch, m, k), ((0, 0), (0, mp - m), (0, kp - k)))
     b3 = jnp.pad(b.reshape(batch, k, n), ((0, 0), (0, kp - k), (0, np_ - n)))
+    out_type = out_struct((batch, mp, np_), out_dtype, a, b, *bias)
+    if gpu_backend == "mosaic_gpu" and _mgpu.supports(a.dtype, block_m, block_n, block_k):
+        c2 = None
+        if has_bias:
+            c2 = jnp.pad(jnp.broadcast_to(bias[0], lead + (n,)).reshape(batch, n),
+                         ((0, 0), (0, np_ - n)))
+        out = _mgpu.matmul_mgpu(a3, b3, c2, block_m=block_m, block_n=block_n, block_k=block_k,
+                                out_type=out_type, interpret=interpret,
+                                activation_fn=activation and ACTIVATIONS[activation][0])
+        return out[:, :m, :n].reshape(lead + (m, n))
     ins = [a3, b3]
     in_specs = [pl.BlockSpec((None, block_m, kp), lambda bi, i, j: (bi, i, 0)),
                 pl.BlockSpec((None, kp, block_n), lambda bi, i, j: (bi, 0, j))]
@@ -125,7 +141,7 @@ def _matmul_lowering(a, b, *bias, block_m, block_n, block_k, out_dtype, activati
     out = pl.pallas_call(
         kernel, grid=(batch, mp // block_m, np_ // block_n), in_specs=in_specs,
         out_specs=pl.BlockSpec((None, block_m, block_n), lambda bi, i, j: (bi, i, j)),
-        out_shape=out_struct((batch, mp, np_), out_dtype, a, b, *bias), interpret=interpret,
+        out_shape=out_type, interpret=interpret,
         compiler_params=compiler_params(interpret, num_warps=num_warps, num_stages=num_stages),
         name="matmul")(*ins)
     return out[:, :m, :n].reshape(lead + (m, n))
@@ -205,8 +221,33 @@ def _matmul_batch(args, bdims, **params):
 
 
 # --- the public function --------------------------------------------------------------------
+def _gpu_backend(backend, interpret: bool, dtype) -> str | None:
+    """The primitive's ``gpu_backend`` param for the caller's ``backend``:
+    ``"mosaic_gpu"`` or None (``pallas_call``: Triton on GPU, Mosaic on TPU, the
+    Pallas interpreter in interpret mode)."""
+    if backend not in (None, "triton", "mosaic_gpu"):
+        raise KernelConfigError(f"matmul: backend={backend!r}; expected None, 'triton' or "
+                                f"'mosaic_gpu'.")
+    if backend is None:    # on a GPU: Mosaic GPU where jax deprecates Triton (>= 0.11)
+        auto = (not interpret and platform() == "gpu" and _mgpu.interpreter_available()
+                and np.dtype(dtype) in _mgpu.MGPU_DTYPES)
+        return "mosaic_gpu" if auto else None
+    if backend == "triton":
+        return None
+    if np.dtype(dtype) not in _mgpu.MGPU_DTYPES:
+        raise KernelConfigError(f"matmul: backend='mosaic_gpu' takes bfloat16 / float16 "
+                                f"operands (wgmma), got {np.dtype(dtype).name}. Fix: .astype("
+                                f"jnp.bfloat16), or backend='triton'.")
+    if not _mgpu.available() or (interpret and not _mgpu.interpreter_available()):
+        raise KernelUnavailableError(
+            f"matmul: backend='mosaic_gpu' {'in interpret mode ' if interpret else ''}needs "
+            f"jax >= 0.11 (its public GPU interpreter runs the kernel on the CPU); this is jax "
+            f"{jax.__version__}. Fix: backend=None or 'triton'.")
+    return "mosaic_gpu"
+
+
 def matmul(a, b, *, block_m=None, block_n=None, block_k=None, out_dtype=None, bias=None,
-           activation=None, interpret=None):
+           activation=None, interpret=None, backend=None):
     """``activation(a @ b + bias)`` by a tiled Pallas kernel (float32 accumulation).
 
     Args:
@@ -220,13 +261,21 @@ def matmul(a, b, *, block_m=None, block_n=None, block_k=None, out_dtype=None, bi
       activation: None or one of ``"relu"``, ``"gelu"`` (tanh form, as
         jax.nn.gelu), ``"silu"``, ``"sigmoid"``, ``"tanh"``, fused in the epilogue.
       interpret: Pallas interpret mode (default: on CPU).
+      backend: the GPU kernel: ``"triton"`` (Pallas' Triton lowering),
+        ``"mosaic_gpu"`` (Hopper wgmma, :mod:`pallas_kernels.matmul_mgpu`; with
+        ``interpret`` it runs under jax >= 0.11's GPU interpreter) or None: on a
+        GPU, Mosaic GPU for bfloat16 / float16 where jax >= 0.11 deprecates
+        Triton, else Triton. Matmuls derived from a Mosaic GPU one (its
+        transposes) keep it where their tiles fit wgmma and use Triton where not.
 
     Returns:
       ``[..., M, N]`` in ``out_dtype``.
 
     Raises:
       ShapeError / FxTypeError: ranks, contracted sizes, dtypes that do not fit.
-      KernelConfigError: an unknown activation or a block that is not a power of two.
+      KernelConfigError: an unknown activation or backend, a block that is not a
+        power of two, float32 operands with ``backend="mosaic_gpu"``.
+      KernelUnavailableError: ``backend="mosaic_gpu"`` in interpret mode on jax 0.10.
 
     Example::
 
@@ -248,14 +297,17 @@ def matmul(a, b, *, block_m=None, block_n=None, block_k=None, out_dtype=None, bi
         raise ShapeError(f"matmul: a {aa.str_short()} and b {ba.str_short()} must have rank "
                          f">= 2 ([..., M, K] @ [..., K, N]).")
     interpret = resolve_interpret(interpret)
+    gpu_backend = _gpu_backend(backend, interpret, aa.dtype)
     m, k, n = aa.shape[-2], aa.shape[-1], ba.shape[-1]
     key = (aa.shape, ba.shape, str(aa.dtype))
-    blocks = matmul_blocks(key, m, n, k, interpret, block_m, block_n, block_k)
+    blocks = matmul_blocks(key, m, n, k, interpret, block_m, block_n, block_k,
+                           mosaic_gpu=gpu_backend == "mosaic_gpu")
     operands = [a, b] + ([] if bias is None else [bias])
     params = dict(block_m=blocks.block_m, block_n=blocks.block_n, block_k=blocks.block_k,
                   out_dtype=np.dtype(aa.dtype if out_dtype is None else out_dtype),
                   activation=activation, has_bias=bias is not None, interpret=interpret,
-                  num_warps=blocks.num_warps, num_stages=blocks.num_stages)
+                  num_warps=blocks.num_warps, num_stages=blocks.num_stages,
+                  gpu_backend=gpu_backend)
     _matmul_aval(*[get_aval(x) for x in operands], **params)  # typed errors, eagerly too
     out = matmul_p.bind(*operands, **params)
     return out if lead is None else out.reshape(lead[:-1] + (lead[-1], n))

@@ -33,11 +33,13 @@ from primitives.elementwise import (REAL, add, bind_accuracy, check_kind, conver
                                     reciprocal, select_n, square, sub, unop)
 
 __all__ = [
-    "pow", "exp", "exp2", "log", "log2", "log1p", "expm1", "one_minus_square", "sin", "cos", "tan", "tanh", "asin",
+    "pow", "exp", "exp2", "log", "log2", "log1p", "expm1",
+    "one_minus_square", "sin", "cos", "tan", "tanh", "asin",
     "acos", "atan", "atan2", "sinh", "cosh", "asinh", "acosh", "atanh", "logistic", "erf",
     "erfc", "erf_inv", "sqrt", "rsqrt", "cbrt", "floor", "ceil", "round", "is_finite",
     "nextafter",
-    "pow_p", "exp_p", "exp2_p", "log_p", "log2_p", "log1p_p", "expm1_p", "one_minus_square_p", "sin_p", "cos_p", "tan_p",
+    "pow_p", "exp_p", "exp2_p", "log_p", "log2_p", "log1p_p", "expm1_p",
+    "one_minus_square_p", "sin_p", "cos_p", "tan_p",
     "tanh_p", "asin_p", "acos_p", "atan_p", "atan2_p", "sinh_p", "cosh_p", "asinh_p",
     "acosh_p", "atanh_p", "logistic_p", "erf_p", "erfc_p", "erf_inv_p", "sqrt_p", "rsqrt_p",
     "cbrt_p", "floor_p", "ceil_p", "round_p", "is_finite_p", "nextafter_p"]

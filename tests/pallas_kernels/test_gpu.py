@@ -1,6 +1,8 @@
-"""The kernels compiled for a GPU (Triton lowering, interpret=False): the
-interpret-mode checks again at GPU-sized tiles, against jax.nn's XLA path and
-jnp. Skipped without a GPU."""
+"""The kernels compiled for a GPU (interpret=False; Triton lowering, and Mosaic GPU
+for the matmul): the interpret-mode checks again at GPU-sized tiles, against
+jax.nn's XLA path and jnp. Skipped without a GPU."""
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -70,11 +72,14 @@ def test_flash_attention_compiled_segments_vmap_and_reference():
 
 
 def test_matmul_compiled_matches_jnp():
+    """Both GPU kernels: Triton (float32, bfloat16) and Mosaic GPU (bfloat16)."""
     a, b, c = _a(300, 200), _a(200, 130), _a(130)
-    for dtype in (jnp.float32, jnp.bfloat16):
+    for dtype, backend in ((jnp.float32, "triton"), (jnp.bfloat16, "triton"),
+                           (jnp.bfloat16, "mosaic_gpu")):
         x, y = a.astype(dtype), b.astype(dtype)
-        got = T.jit(lambda x, y: (matmul(x, y, bias=c, activation="gelu", interpret=False),
-                                  T.grad(lambda x, y: matmul(x, y, interpret=False).astype(
+        mm = functools.partial(matmul, interpret=False, backend=backend)
+        got = T.jit(lambda x, y: (mm(x, y, bias=c, activation="gelu"),
+                                  T.grad(lambda x, y: mm(x, y).astype(
                                       np.float32).sum(), argnums=(0, 1))(x, y)))(x, y)
         with jax.default_matmul_precision("highest"):
             want = jax.jit(lambda x, y: (

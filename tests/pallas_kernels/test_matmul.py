@@ -8,9 +8,11 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+import fx
 import transforms as T
 from fx.errors import FxTypeError, ShapeError
-from pallas_kernels import KernelConfigError, autotune, matmul
+from pallas_kernels import KernelConfigError, KernelUnavailableError, autotune, matmul
+from pallas_kernels import matmul_mgpu as _mgpu
 from pallas_kernels.blocks import cached_config, matmul_blocks, store_config, target_platform
 from tests.oracle import assert_trees_close
 
@@ -85,6 +87,31 @@ def test_jvp_vjp_vmap_match_jax():
     assert_trees_close(got, want, rtol=1e-5, atol=1e-4)
 
 
+@pytest.mark.skipif(not _mgpu.interpreter_available(),
+                    reason="Mosaic GPU kernels run on the CPU with jax >= 0.11's GPU interpreter")
+def test_mosaic_gpu_kernel_in_the_gpu_interpreter_matches_jax():
+    """The Mosaic GPU (wgmma) kernel, under jax's GPU interpreter: values with the
+    fused bias + gelu, padded sizes, a batch, and grads (the transposes: ct @ b^T by
+    the Mosaic kernel, a^T @ ct by Triton's where its 32-row tile does not fit wgmma)."""
+    bf = jnp.bfloat16
+    a, b, c = _a(2, 70, 96, dtype=bf), _a(2, 96, 40, dtype=bf), _a(40)
+    w = np.cos(np.arange(2 * 70 * 40, dtype=np.float32)).reshape(2, 70, 40)
+
+    def fns(mm, grad):
+        f = lambda a, b, c: mm(a, b, c, "gelu")  # noqa: E731
+        return {"value": f(a, b, c),
+                "grad": grad(lambda a, b, c: (f(a, b, c).astype(jnp.float32) * w).sum(),
+                             argnums=(0, 1, 2))(a, b, c)}
+    ours = lambda a, b, c=None, act=None: matmul(a, b, bias=c, activation=act,  # noqa: E731
+                                                 backend="mosaic_gpu", block_k=32)
+    graph = fx.make_graph(lambda: fns(ours, T.grad))()
+    assert {e.params["gpu_backend"] for e in fx.find(graph, "matmul", recursive=True)} == \
+        {"mosaic_gpu"}
+    got = T.jit(lambda: fns(ours, T.grad))()
+    want = jax.jit(lambda: fns(_jax, jax.grad))()
+    assert_trees_close(got, want, rtol=3e-2, atol=6e-2)   # bfloat16 cotangents
+
+
 def test_typed_errors():
     bad = [
         (ShapeError, "contracted", lambda: matmul(A, A)),
@@ -94,7 +121,12 @@ def test_typed_errors():
         (FxTypeError, "float32", lambda: matmul(A.astype(jnp.int32), B.astype(jnp.int32))),
         (KernelConfigError, "unknown activation", lambda: matmul(A, B, activation="swish2")),
         (KernelConfigError, "power of two|padded length", lambda: matmul(A, B, block_k=24)),
+        (KernelConfigError, "backend=", lambda: matmul(A, B, backend="cuda")),
+        (KernelConfigError, "bfloat16 / float16", lambda: matmul(A, B, backend="mosaic_gpu")),
     ]
+    if not _mgpu.interpreter_available():
+        bad.append((KernelUnavailableError, "jax >= 0.11", lambda: matmul(
+            A.astype(jnp.bfloat16), B.astype(jnp.bfloat16), backend="mosaic_gpu")))
     for err, match, thunk in bad:
         with pytest.raises(err, match=match):
             thunk()

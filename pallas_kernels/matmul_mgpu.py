@@ -1,0 +1,142 @@
+"""The matmul kernel for Mosaic GPU (Hopper ``wgmma``), jax >= 0.11's GPU Pallas backend.
+
+jax 0.11 deprecates the Pallas Triton backend for Mosaic GPU. This is the
+``matmul`` primitive's kernel written for it: one CUDA block per
+``[block_m, block_n]`` output tile (``plgpu.kernel`` grid ``(batch, m, n)``),
+``plgpu.emit_pipeline`` streaming ``[block_m, block_k]`` / ``[block_k, block_n]``
+tiles of ``a`` / ``b`` into shared memory (TMA, ``max_concurrent_steps``
+stages) while ``wgmma`` accumulates into a float32 register accumulator; then
+the epilogue (bias, activation, cast) on the accumulator and one TMA store of
+the tile through shared memory.
+
+Off a GPU, the same kernel runs under jax 0.11's GPU interpreter
+(``interpret=plgpu.InterpretGPUParams()``: shared memory, TMA copies and
+barriers simulated on the CPU), which the tests use; jax 0.10 has no public
+GPU interpreter, so there the kernel is only lowered (cross-platform, for an
+abstract H200), not run.
+
+References:
+    The Pallas Mosaic GPU quickstart and reference (``emit_pipeline``, ``wgmma``,
+    ``delay_release``); NVIDIA, "CUDA C++ Programming Guide", asynchronous
+    warpgroup MMA (sm_90).
+"""
+from __future__ import annotations
+
+import inspect
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.experimental import pallas as pl
+
+try:
+    from jax.experimental.pallas import mosaic_gpu as plgpu
+except ImportError:  # pragma: no cover - a jaxlib without Mosaic GPU
+    plgpu = None
+
+__all__ = ["available", "interpreter_available", "supports", "matmul_mgpu", "MGPU_DTYPES"]
+
+# wgmma takes 16-bit floats (float32 goes to the Triton kernel)
+MGPU_DTYPES = (np.dtype(jnp.bfloat16), np.dtype(jnp.float16))
+
+
+def available() -> bool:
+    """Mosaic GPU kernels can be built (lowered) with this jax."""
+    return plgpu is not None and hasattr(plgpu, "kernel") and hasattr(plgpu, "wgmma")
+
+
+def interpreter_available() -> bool:
+    """This jax runs Mosaic GPU kernels on the CPU (jax >= 0.11's public GPU interpreter)."""
+    return available() and hasattr(plgpu, "InterpretGPUParams")
+
+
+def supports(dtype, block_m: int, block_n: int, block_k: int) -> bool:
+    """The tiles fit wgmma: 16-bit operands, ``block_m`` a multiple of 64 (one
+    warpgroup's rows), ``block_n`` a multiple of 8 up to 256, ``block_k`` a
+    multiple of 16 whose rows span at least one 32-byte swizzle."""
+    return (np.dtype(dtype) in MGPU_DTYPES and block_m % 64 == 0 and block_n % 8 == 0
+            and block_n <= 256 and block_k % 16 == 0 and block_k * 2 >= 32)
+
+
+def _smem_transforms(minor: int, dtype):
+    """(8, swizzle) tiling and the widest swizzle a ``minor``-element row allows."""
+    itemsize = np.dtype(dtype).itemsize
+    swizzle = plgpu.find_swizzle(minor * itemsize * 8)
+    return (plgpu.TilingTransform((8, swizzle // itemsize)), plgpu.SwizzleTransform(swizzle))
+
+
+def _load_row(ref, idx):
+    """``ref[idx]`` (one row of a tile's columns) from global memory, laid out as
+    the accumulator's columns (a plain load: once per tile, off the TMA path)."""
+    layout = plgpu.Layout.WGMMA.reduce(0)
+    if "idx" in inspect.signature(plgpu.load).parameters and \
+            inspect.signature(plgpu.load).parameters["idx"].default is inspect.Parameter.empty:
+        return plgpu.load(ref, idx, layout=layout, optimized=False)      # jax 0.10
+    return plgpu.load(ref.at[idx], layout=layout, optimized=False)
+
+
+def matmul_mgpu(a3, b3, bias2, *, block_m: int, block_n: int, block_k: int, out_type,
+                activation_fn, interpret: bool, max_concurrent_steps: int = 2):
+    """``activation(a3 @ b3 + bias2)`` for padded ``a3 [B, M, K]``, ``b3 [B, K, N]``
+    (every size a multiple of its block) and ``bias2 [B, N]`` or None.
+
+    Args:
+      a3, b3, bias2: the padded operands (jax values).
+      block_m, block_n, block_k: the tiles (see :func:`supports`).
+      out_type: the output's ``jax.ShapeDtypeStruct`` (``[B, M, N]``, its dtype; inside
+        ``shard_map`` also the mesh axes it varies over).
+      activation_fn: None or a function of the float32 accumulator.
+      interpret: run under the GPU interpreter (jax >= 0.11) instead of compiling.
+      max_concurrent_steps: pipeline stages in flight (shared-memory buffers per operand).
+
+    Returns:
+      ``[B, M, N]`` in ``out_dtype``.
+    """
+    batch, m, k = a3.shape
+    n = b3.shape[-1]
+    k_steps = k // block_k
+    has_bias = bias2 is not None
+    in_tf = _smem_transforms(block_k, a3.dtype)     # wgmma reads tiled, swizzled SMEM
+    out_dtype = out_type.dtype
+    out_tf = _smem_transforms(block_n, out_dtype)
+
+    def kernel(a_gmem, b_gmem, *refs):
+        bias_gmem = refs[0] if has_bias else None
+        o_gmem, o_smem = refs[-2], refs[-1]
+        bi, mi, ni = (jax.lax.axis_index(name) for name in ("b", "m", "n"))
+
+        def with_accumulator(acc):
+            def step(_, a_smem, b_smem):
+                plgpu.wgmma(acc, a_smem, b_smem)
+                plgpu.wgmma_wait(1)           # one wgmma in flight while the next tiles land
+
+            plgpu.emit_pipeline(
+                step, grid=(k_steps,),
+                in_specs=[plgpu.BlockSpec((block_m, block_k), lambda kk: (mi, kk),
+                                          transforms=in_tf, delay_release=1),
+                          plgpu.BlockSpec((block_k, block_n), lambda kk: (kk, ni),
+                                          transforms=_smem_transforms(block_n, b3.dtype),
+                                          delay_release=1)],
+                max_concurrent_steps=max_concurrent_steps)(a_gmem.at[bi], b_gmem.at[bi])
+            out = acc[...]
+            if bias_gmem is not None:
+                # a row of the tile's columns, laid out as the accumulator's columns
+                row = _load_row(bias_gmem, (bi, pl.ds(ni * block_n, block_n))
+                                ).astype(jnp.float32)
+                out = out + jax.lax.broadcast_in_dim(row, (block_m, block_n), (1,))
+            if activation_fn is not None:
+                out = activation_fn(out)
+            o_smem[...] = out.astype(o_smem.dtype)
+
+        pl.run_scoped(with_accumulator, plgpu.ACC((block_m, block_n), jnp.float32))
+        plgpu.commit_smem()                     # the tile is visible to the TMA engine
+        plgpu.copy_smem_to_gmem(o_smem, o_gmem.at[bi, pl.ds(mi * block_m, block_m),
+                                                  pl.ds(ni * block_n, block_n)])
+        plgpu.wait_smem_to_gmem(0)
+
+    run = plgpu.kernel(
+        kernel, out_type=out_type,
+        scratch_types=[plgpu.SMEM((block_m, block_n), out_dtype, transforms=out_tf)],
+        grid=(batch, m // block_m, n // block_n), grid_names=("b", "m", "n"),
+        interpret=plgpu.InterpretGPUParams() if interpret else None)
+    return run(a3, b3, *([bias2] if has_bias else []))
