@@ -260,6 +260,19 @@ print({k_: fwd_eqn.params[k_] for k_ in ("block_q", "block_k", "num_warps", "num
 print("triton calls in the CUDA program:", gpu_text.count("triton"))
 
 # %% [markdown]
+# The matmul also has a Mosaic GPU kernel (Hopper `wgmma`, jax >= 0.11's GPU
+# Pallas backend): `backend="mosaic_gpu"` (the default on a GPU with jax >= 0.11
+# for 16-bit operands). Lowered for an H200 from here, it is a Mosaic GPU call:
+
+# %%
+ag = jnp.zeros((256, 128), jnp.bfloat16)
+with blocks.target_platform("gpu"):
+    mm_text = jax.jit(lambda a, b: pk.matmul(a, b, backend="mosaic_gpu", interpret=False)).trace(
+        ag, ag.T).lower(lowering_platforms=("cuda",)).as_text()
+print("Mosaic GPU calls in the CUDA program:", mm_text.count("mosaic_gpu"))
+assert mm_text.count("mosaic_gpu") >= 1 and "triton" not in mm_text
+
+# %% [markdown]
 # ## GPU figures
 #
 # Speed is measured on a GPU by `benchmarks/kernels.py`: TFLOP/s of the bf16
