@@ -576,15 +576,16 @@ def _convert_lowering(x, *, new_dtype, weak_type=False):
     py = _weak_scalar_type(x, new_dtype) if weak_type else None
     if py is not None:  # jax's public ops make weak arrays from Python scalars (lax.full)
         return lax.full((), py(np.asarray(x).item()))
-    if weak_type and kind(new_dtype) in "ifc" and kind(np.result_type(x)) in "biu":
+    x_dtype = np.dtype(x.dtype) if hasattr(x, "dtype") else np.result_type(x)
+    if weak_type and kind(new_dtype) in "ifc" and kind(x_dtype) in "biu":
         # or from one of a lower kind combined with a Python scalar: x + 0.0 (x + 0j, bool
         # + 0) is the weak cast, as jnp's promotion of x with a Python scalar gives it
         zero = {"i": 0, "f": 0.0, "c": 0j}[kind(new_dtype)]
-        if kind(new_dtype) != "i" or kind(np.result_type(x)) == "b":
+        if kind(new_dtype) != "i" or kind(x_dtype) == "b":
             out = jnp.add(x, zero)
             if out.dtype == new_dtype:
                 return out
-    if kind(np.result_type(x)) == "c" and kind(new_dtype) != "c":
+    if kind(x_dtype) == "c" and kind(new_dtype) != "c":
         x = lax.real(x)  # the real part, as lax's, without numpy's ComplexWarning
     return lax.convert_element_type(x, new_dtype)
 
