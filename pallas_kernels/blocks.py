@@ -51,13 +51,14 @@ def round_up(n: int, multiple: int) -> int:
 
 
 _target = threading.local()
+_GPU_BACKENDS = ("gpu", "cuda", "rocm")    # jax's names of a GPU backend
 
 
 def platform() -> str:
     """The platform kernels are built for: the :func:`target_platform` in
     effect, else the default backend's (``"cpu"``, ``"gpu"`` or ``"tpu"``)."""
     p = getattr(_target, "name", None) or jax.default_backend()
-    return "gpu" if p in ("gpu", "cuda", "rocm") else p
+    return "gpu" if p in _GPU_BACKENDS else p
 
 
 @contextmanager
@@ -77,7 +78,7 @@ def target_platform(name: str, device_kind: str = "NVIDIA H200"):
     prev = getattr(_target, "name", None)
     _target.name = name
     try:
-        if name == "gpu" and jax.default_backend() not in ("gpu", "cuda", "rocm"):
+        if name == "gpu" and jax.default_backend() not in _GPU_BACKENDS:
             device = jax.sharding.AbstractDevice(device_kind=device_kind, num_cores=None,
                                                  platform="gpu")
             with jax.sharding.use_abstract_mesh(

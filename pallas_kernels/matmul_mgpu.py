@@ -65,13 +65,17 @@ def _smem_transforms(minor: int, dtype):
     return (plgpu.TilingTransform((8, swizzle // itemsize)), plgpu.SwizzleTransform(swizzle))
 
 
+# jax 0.10's plgpu.load takes the index as an argument; jax 0.11 wants an indexed ref
+_LOAD_IDX = None if plgpu is None else inspect.signature(plgpu.load).parameters.get("idx")
+_LOAD_TAKES_IDX = _LOAD_IDX is not None and _LOAD_IDX.default is inspect.Parameter.empty
+
+
 def _load_row(ref, idx):
     """``ref[idx]`` (one row of a tile's columns) from global memory, laid out as
     the accumulator's columns (a plain load: once per tile, off the TMA path)."""
     layout = plgpu.Layout.WGMMA.reduce(0)
-    if "idx" in inspect.signature(plgpu.load).parameters and \
-            inspect.signature(plgpu.load).parameters["idx"].default is inspect.Parameter.empty:
-        return plgpu.load(ref, idx, layout=layout, optimized=False)      # jax 0.10
+    if _LOAD_TAKES_IDX:
+        return plgpu.load(ref, idx, layout=layout, optimized=False)
     return plgpu.load(ref.at[idx], layout=layout, optimized=False)
 
 
@@ -96,7 +100,8 @@ def matmul_mgpu(a3, b3, bias2, *, block_m: int, block_n: int, block_k: int, out_
     n = b3.shape[-1]
     k_steps = k // block_k
     has_bias = bias2 is not None
-    in_tf = _smem_transforms(block_k, a3.dtype)     # wgmma reads tiled, swizzled SMEM
+    a_tf = _smem_transforms(block_k, a3.dtype)      # wgmma reads tiled, swizzled SMEM
+    b_tf = _smem_transforms(block_n, b3.dtype)
     out_dtype = out_type.dtype
     out_tf = _smem_transforms(block_n, out_dtype)
 
@@ -113,10 +118,9 @@ def matmul_mgpu(a3, b3, bias2, *, block_m: int, block_n: int, block_k: int, out_
             plgpu.emit_pipeline(
                 step, grid=(k_steps,),
                 in_specs=[plgpu.BlockSpec((block_m, block_k), lambda kk: (mi, kk),
-                                          transforms=in_tf, delay_release=1),
+                                          transforms=a_tf, delay_release=1),
                           plgpu.BlockSpec((block_k, block_n), lambda kk: (kk, ni),
-                                          transforms=_smem_transforms(block_n, b3.dtype),
-                                          delay_release=1)],
+                                          transforms=b_tf, delay_release=1)],
                 max_concurrent_steps=max_concurrent_steps)(a_gmem.at[bi], b_gmem.at[bi])
             out = acc[...]
             if bias_gmem is not None:

@@ -271,13 +271,9 @@ def _split(x, *, sizes, axis):
 
 
 def _unstack(x, *, axis):
-    """jax's ``unstack`` (one output per index of ``axis``, the axis dropped)."""
-    out = []
-    for i in range(x.shape[axis]):
-        start, limit = [0] * x.ndim, list(x.shape)
-        start[axis], limit[axis] = i, i + 1
-        out.append(shape.squeeze(shape.slice(x, start, limit), (axis,)))
-    return out
+    """jax's ``unstack``: ``split`` into size-1 pieces, the axis dropped."""
+    return [shape.squeeze(piece, (axis,))
+            for piece in _split(x, sizes=(1,) * x.shape[axis], axis=axis)]
 
 
 def _tile(x, *, reps):
