@@ -234,6 +234,9 @@ TABLE = {
                            (256, AttentionBlocks(64, 32, 8, 2))],
     ("attention", "tpu"): [(256, AttentionBlocks(128, 128))],
     ("attention", "interpret"): [(1 << 30, AttentionBlocks(16, 16))],
+    # Mosaic GPU (Hopper wgmma, one warpgroup of 64 query rows; num_stages: TMA buffers)
+    ("attention", "mosaic_gpu"): [(64, AttentionBlocks(64, 128, 4, 2)),
+                                  (256, AttentionBlocks(64, 64, 4, 2))],
     ("matmul", "gpu"): [(1024, MatmulBlocks(64, 64, 32, 4, 3)),
                         (1 << 62, MatmulBlocks(128, 128, 64, 8, 3))],
     ("matmul", "tpu"): [(1 << 62, MatmulBlocks(256, 256, 256))],
@@ -243,7 +246,7 @@ TABLE = {
                                (1 << 62, MatmulBlocks(128, 128, 64))],
 }
 
-MIN_TILE = {"gpu": 16, "tpu": 8, "interpret": 1}
+MIN_TILE = {"gpu": 16, "tpu": 8, "interpret": 1, "mosaic_gpu": 64}
 # (block_m, block_n, block_k) minimums where they differ per axis
 MIN_MATMUL_TILES = {"mosaic_gpu": (64, 16, 16)}
 
@@ -264,12 +267,15 @@ def _lookup(kernel: str, key: str, size: int):
 
 
 def attention_blocks(shape_key: tuple, head_dim: int, q_len: int, kv_len: int, interpret: bool,
-                     block_q=None, block_k=None) -> AttentionBlocks:
+                     block_q=None, block_k=None, mosaic_gpu: bool = False) -> AttentionBlocks:
     """Block sizes for flash attention: the caller's, else the autotuned winner
-    for this shape and device, else the table's."""
-    key = _platform_key(interpret)
+    for this shape and device, else the table's (``mosaic_gpu``: the Mosaic GPU
+    kernels' table and their 64-row minimum, in interpret mode too, where they run
+    under jax's GPU interpreter)."""
+    key = "mosaic_gpu" if mosaic_gpu else _platform_key(interpret)
     base = _lookup("attention", key, head_dim)
-    tuned = None if interpret else cached_config("attention", shape_key)
+    tuned = None if interpret else cached_config(
+        "attention_mgpu" if mosaic_gpu else "attention", shape_key)
     if tuned is not None:
         base = base._replace(**{k: v for k, v in tuned.items() if k in base._fields})
     minimum = MIN_TILE.get(key, 1)

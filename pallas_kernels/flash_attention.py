@@ -57,8 +57,10 @@ from fx.errors import FxTypeError, ShapeError
 from fx.ir import ShapedArray
 from primitives.custom_derivatives import custom_vjp
 from transforms import jvp as fjvp, vjp as fvjp
+from pallas_kernels import attention_mgpu as _amgpu
 from pallas_kernels.blocks import (attention_blocks, compiler_params, next_power_of_2,
                                    out_struct, resolve_interpret, round_up)
+from pallas_kernels.mosaic_gpu import gpu_backend as choose_backend
 from pallas_kernels.reference import MASK_VALUE, reference_attention, warn_fallback
 
 __all__ = ["flash_attention", "flash_attention_fwd_p", "flash_attention_bwd_p",
@@ -80,6 +82,7 @@ class _Static(NamedTuple):
     has_segments: bool
     num_warps: int
     num_stages: int
+    gpu_backend: str | None = None
 
 
 def _split_operands(args, cfg: dict):
@@ -251,12 +254,31 @@ def _padded(x, axis_sizes: dict):
     return jnp.pad(x, pads) if any(p for _, p in pads) else x
 
 
+def _mosaic(cfg) -> bool:
+    """The call runs the Mosaic GPU kernels (:mod:`pallas_kernels.attention_mgpu`)."""
+    return cfg.get("gpu_backend") == "mosaic_gpu"
+
+
+def _mgpu_segments(ins, cfg):
+    """The padded segment ids as the Mosaic GPU kernels take them: ``[B, Tp]``, ``[B, Sp]``."""
+    return (ins[3][:, :, 0], ins[4][:, 0, :]) if cfg["has_segments"] else None
+
+
+def _mgpu_common(cfg, s):
+    return dict(block_q=cfg["block_q"], block_k=cfg["block_k"], sm_scale=cfg["sm_scale"],
+                causal=cfg["causal"], kv_len=s, interpret=cfg["interpret"],
+                stages=cfg["num_stages"])
+
+
 def _layout(q, k, v, extras, cfg):
     """Transpose to [B, H, L, D], pad lengths to the blocks and D for the compiler."""
     b, t, n, d = q.shape
     s = k.shape[1]
     tp, sp = round_up(t, cfg["block_q"]), round_up(s, cfg["block_k"])
-    dp = d if cfg["interpret"] else max(16, next_power_of_2(d))
+    if _mosaic(cfg):
+        dp = _amgpu.head_dim_padded(d)      # one 128-byte swizzle of 16-bit elements
+    else:
+        dp = d if cfg["interpret"] else max(16, next_power_of_2(d))
     qt = _padded(jnp.swapaxes(q, 1, 2), {2: tp, 3: dp})
     kt = _padded(jnp.swapaxes(k, 1, 2), {2: sp, 3: dp})
     vt = _padded(jnp.swapaxes(v, 1, 2), {2: sp, 3: dp})
@@ -369,6 +391,12 @@ def _fwd_lowering(*args, **cfg):
     ins, dims = _layout(q, k, v, extras, cfg)
     b, t, n, d, s, kh, tp, sp, dp = dims
     bq, bk = cfg["block_q"], cfg["block_k"]
+    if _mosaic(cfg):
+        o, lse = _amgpu.attention_fwd_mgpu(
+            *ins[:3], _mgpu_segments(ins, cfg), **_mgpu_common(cfg, s),
+            out_types=[out_struct((b, n, tp, dp), q.dtype, q, k, v),
+                       out_struct((b, n, tp), jnp.float32, q, k, v)])
+        return [jnp.swapaxes(o[:, :, :t, :d], 1, 2), lse[:, :, :t]]
     kernel = functools.partial(_fwd_kernel, cfg=cfg, kv_len=s, num_k_blocks=sp // bk)
     o, lse = _call(kernel, (b, n, tp // bq),
                    _specs(extras, cfg, dims, q_rows=bq, k_rows=sp, q_block="q"),
@@ -469,6 +497,17 @@ def _bwd_lowering(*args, **cfg):
     delta = jnp.sum(o.astype(jnp.float32) * do.astype(jnp.float32), axis=-1)  # D = rowsum(dO*O)
     rows = [_padded(jnp.swapaxes(do, 1, 2), {2: tp, 3: dp}), _padded(lse[..., None], {2: tp}),
             _padded(jnp.swapaxes(delta, 1, 2)[..., None], {2: tp})]
+    g = n // kh
+
+    def per_kv_head(x):
+        return jnp.swapaxes(x[:, :, :s, :d].astype(jnp.float32).reshape(b, kh, g, s, d).sum(2),
+                            1, 2).astype(k.dtype)
+    if _mosaic(cfg):
+        dq, dk, dv = _amgpu.attention_bwd_mgpu(
+            *ins[:3], _mgpu_segments(ins, cfg), rows[0], rows[1][..., 0], rows[2][..., 0],
+            **_mgpu_common(cfg, s), dq_type=out_struct((b, n, tp, dp), q.dtype, q, k, v, do),
+            dkv_type=out_struct((b, n, sp, dp), q.dtype, q, k, v, do))
+        return [jnp.swapaxes(dq[:, :, :t, :d], 1, 2), per_kv_head(dk), per_kv_head(dv)]
     # dk, dv per query head (grid over key blocks), summed over each GQA group below
     dkv = functools.partial(_dkv_kernel, cfg=cfg, kv_len=s, num_q_blocks=tp // bq)
     dk, dv = _call(dkv, (b, n, sp // bk),
@@ -488,10 +527,6 @@ def _bwd_lowering(*args, **cfg):
                 _specs(extras, cfg, dims, q_rows=bq, k_rows=sp, q_block="q")
                 + [_tile_spec(bq, dp, True), _row_spec(bq, True), _row_spec(bq, True)],
                 out_specs, out_shape, cfg, "flash_attention_dq")(*ins, *rows)
-    g = n // kh
-
-    def per_kv_head(x):
-        return jnp.swapaxes(x[:, :, :s, :d].reshape(b, kh, g, s, d).sum(2), 1, 2).astype(k.dtype)
     outs = [jnp.swapaxes(res[0][:, :, :t, :d], 1, 2), per_kv_head(dk), per_kv_head(dv)]
     if cfg["has_bias"]:
         bias = extras[0]
@@ -575,7 +610,7 @@ def _as_4d(name: str, x, b: int, n: int, t: int, s: int, dtype=None):
 
 
 def flash_attention(q, k, v, *, bias=None, mask=None, segment_ids=None, causal: bool = False,
-                    sm_scale=None, block_q=None, block_k=None, interpret=None):
+                    sm_scale=None, block_q=None, block_k=None, interpret=None, backend=None):
     """Fused attention (FlashAttention-2), forward and backward as Pallas kernels.
 
     Args:
@@ -594,6 +629,12 @@ def flash_attention(q, k, v, *, bias=None, mask=None, segment_ids=None, causal: 
       block_q, block_k: tile sizes (powers of two); default from the block
         table or the autotune cache (``pallas_kernels.autotune``).
       interpret: run the kernels in Pallas interpret mode (default: on CPU).
+      backend: the GPU kernels: ``"triton"`` (Pallas' Triton lowering),
+        ``"mosaic_gpu"`` (Hopper wgmma + TMA, :mod:`pallas_kernels.attention_mgpu`;
+        bfloat16 / float16, no ``bias`` / ``mask``, blocks of at least 64; with
+        ``interpret`` it runs under jax >= 0.11's GPU interpreter) or None: on a
+        GPU, Mosaic GPU where jax >= 0.11 deprecates Triton and the call fits it,
+        else Triton.
 
     Returns:
       ``[batch, q_len, heads, head_dim]`` in ``q``'s dtype (float32 accumulation).
@@ -602,7 +643,9 @@ def flash_attention(q, k, v, *, bias=None, mask=None, segment_ids=None, causal: 
       ShapeError: wrong ranks, mismatched head dims or batch, heads not
         divisible, bias / mask / segment ids of the wrong shape.
       FxTypeError: a dtype other than float32 / bfloat16 / float16, or mixed.
-      KernelConfigError: a block size that is not a power of two.
+      KernelConfigError: a block size that is not a power of two; an unknown
+        ``backend``; ``backend="mosaic_gpu"`` for a call its kernels do not take.
+      KernelUnavailableError: ``backend="mosaic_gpu"`` in interpret mode on jax 0.10.
 
     A value head dim different from the query's, or a head dim above 256, runs
     :func:`pallas_kernels.reference_attention` instead, with a FallbackWarning.
@@ -643,18 +686,30 @@ def flash_attention(q, k, v, *, bias=None, mask=None, segment_ids=None, causal: 
         raise FxTypeError(f"flash_attention: bias must be floating point, got "
                           f"{get_aval(bias).str_short()}.")
     interpret = resolve_interpret(interpret)
+    gpu_backend = choose_backend("flash_attention", backend, interpret, qa.dtype,
+                                 _mgpu_why_not(bias, mask, block_q, block_k))
     shape_key = (b, t, n, s, ka.shape[2], d, str(qa.dtype), bool(causal))
-    blocks = attention_blocks(shape_key, d, t, s, interpret, block_q, block_k)
+    blocks = attention_blocks(shape_key, d, t, s, interpret, block_q, block_k,
+                              mosaic_gpu=gpu_backend == "mosaic_gpu")
     cfg = _Static(causal=bool(causal),
                   sm_scale=float(1.0 / np.sqrt(d) if sm_scale is None else sm_scale),
                   block_q=blocks.block_q, block_k=blocks.block_k, interpret=interpret,
                   has_bias=bias is not None, has_mask=mask is not None,
                   has_segments=segs is not None, num_warps=blocks.num_warps,
-                  num_stages=blocks.num_stages)
+                  num_stages=blocks.num_stages, gpu_backend=gpu_backend)
     out = _attention(cfg, q, k, v, tuple(e for e in extras if e is not None))
     if causal and (mask is not None or segs is not None):
         out = _uniform_where_dead(out, v, _dead_causal_rows(t, s, mask, segs))
     return out
+
+
+def _mgpu_why_not(bias, mask, block_q, block_k) -> str | None:
+    """What of this call the Mosaic GPU kernels do not take (None: they take it)."""
+    if bias is not None or mask is not None:
+        return "a bias or a boolean mask"
+    small = [f"{name}={blk}" for name, blk in (("block_q", block_q), ("block_k", block_k))
+             if blk is not None and blk < 64]
+    return f"{', '.join(small)} (wgmma tiles are at least 64)" if small else None
 
 
 def _dead_causal_rows(t: int, s: int, mask, segs):

@@ -51,9 +51,9 @@ from fx.errors import FxTypeError, ShapeError
 from fx.ir import ShapedArray
 from transforms import jvp as fjvp
 from pallas_kernels import matmul_mgpu as _mgpu
-from pallas_kernels.blocks import (KernelConfigError, KernelUnavailableError, compiler_params,
-                                   matmul_blocks, out_struct, platform, resolve_interpret,
-                                   round_up)
+from pallas_kernels.mosaic_gpu import gpu_backend as choose_backend
+from pallas_kernels.blocks import (KernelConfigError, compiler_params, matmul_blocks, out_struct,
+                                   resolve_interpret, round_up)
 from pallas_kernels.flash_attention import SUPPORTED_DTYPES, _dot
 
 __all__ = ["matmul", "matmul_p", "ACTIVATIONS"]
@@ -221,31 +221,6 @@ def _matmul_batch(args, bdims, **params):
 
 
 # --- the public function --------------------------------------------------------------------
-def _gpu_backend(backend, interpret: bool, dtype) -> str | None:
-    """The primitive's ``gpu_backend`` param for the caller's ``backend``:
-    ``"mosaic_gpu"`` or None (``pallas_call``: Triton on GPU, Mosaic on TPU, the
-    Pallas interpreter in interpret mode)."""
-    if backend not in (None, "triton", "mosaic_gpu"):
-        raise KernelConfigError(f"matmul: backend={backend!r}; expected None, 'triton' or "
-                                f"'mosaic_gpu'.")
-    if backend is None:    # on a GPU: Mosaic GPU where jax deprecates Triton (>= 0.11)
-        auto = (not interpret and platform() == "gpu" and _mgpu.interpreter_available()
-                and np.dtype(dtype) in _mgpu.MGPU_DTYPES)
-        return "mosaic_gpu" if auto else None
-    if backend == "triton":
-        return None
-    if np.dtype(dtype) not in _mgpu.MGPU_DTYPES:
-        raise KernelConfigError(f"matmul: backend='mosaic_gpu' takes bfloat16 / float16 "
-                                f"operands (wgmma), got {np.dtype(dtype).name}. Fix: .astype("
-                                f"jnp.bfloat16), or backend='triton'.")
-    if not _mgpu.available() or (interpret and not _mgpu.interpreter_available()):
-        raise KernelUnavailableError(
-            f"matmul: backend='mosaic_gpu' {'in interpret mode ' if interpret else ''}needs "
-            f"jax >= 0.11 (its public GPU interpreter runs the kernel on the CPU); this is jax "
-            f"{jax.__version__}. Fix: backend=None or 'triton'.")
-    return "mosaic_gpu"
-
-
 def matmul(a, b, *, block_m=None, block_n=None, block_k=None, out_dtype=None, bias=None,
            activation=None, interpret=None, backend=None):
     """``activation(a @ b + bias)`` by a tiled Pallas kernel (float32 accumulation).
@@ -297,7 +272,7 @@ def matmul(a, b, *, block_m=None, block_n=None, block_k=None, out_dtype=None, bi
         raise ShapeError(f"matmul: a {aa.str_short()} and b {ba.str_short()} must have rank "
                          f">= 2 ([..., M, K] @ [..., K, N]).")
     interpret = resolve_interpret(interpret)
-    gpu_backend = _gpu_backend(backend, interpret, aa.dtype)
+    gpu_backend = choose_backend("matmul", backend, interpret, aa.dtype)
     m, k, n = aa.shape[-2], aa.shape[-1], ba.shape[-1]
     key = (aa.shape, ba.shape, str(aa.dtype))
     blocks = matmul_blocks(key, m, n, k, interpret, block_m, block_n, block_k,

@@ -22,32 +22,15 @@ References:
 """
 from __future__ import annotations
 
-import inspect
-
 import jax
 import jax.numpy as jnp
 import numpy as np
 from jax.experimental import pallas as pl
 
-try:
-    from jax.experimental.pallas import mosaic_gpu as plgpu
-except ImportError:  # pragma: no cover - a jaxlib without Mosaic GPU
-    plgpu = None
+from pallas_kernels.mosaic_gpu import (interpret_params, load_vector, plgpu, smem_transforms,
+                                       MGPU_DTYPES)
 
-__all__ = ["available", "interpreter_available", "supports", "matmul_mgpu", "MGPU_DTYPES"]
-
-# wgmma takes 16-bit floats (float32 goes to the Triton kernel)
-MGPU_DTYPES = (np.dtype(jnp.bfloat16), np.dtype(jnp.float16))
-
-
-def available() -> bool:
-    """Mosaic GPU kernels can be built (lowered) with this jax."""
-    return plgpu is not None and hasattr(plgpu, "kernel") and hasattr(plgpu, "wgmma")
-
-
-def interpreter_available() -> bool:
-    """This jax runs Mosaic GPU kernels on the CPU (jax >= 0.11's public GPU interpreter)."""
-    return available() and hasattr(plgpu, "InterpretGPUParams")
+__all__ = ["supports", "matmul_mgpu"]
 
 
 def supports(dtype, block_m: int, block_n: int, block_k: int) -> bool:
@@ -56,27 +39,6 @@ def supports(dtype, block_m: int, block_n: int, block_k: int) -> bool:
     multiple of 16 whose rows span at least one 32-byte swizzle."""
     return (np.dtype(dtype) in MGPU_DTYPES and block_m % 64 == 0 and block_n % 8 == 0
             and block_n <= 256 and block_k % 16 == 0 and block_k * 2 >= 32)
-
-
-def _smem_transforms(minor: int, dtype):
-    """(8, swizzle) tiling and the widest swizzle a ``minor``-element row allows."""
-    itemsize = np.dtype(dtype).itemsize
-    swizzle = plgpu.find_swizzle(minor * itemsize * 8)
-    return (plgpu.TilingTransform((8, swizzle // itemsize)), plgpu.SwizzleTransform(swizzle))
-
-
-# jax 0.10's plgpu.load takes the index as an argument; jax 0.11 wants an indexed ref
-_LOAD_IDX = None if plgpu is None else inspect.signature(plgpu.load).parameters.get("idx")
-_LOAD_TAKES_IDX = _LOAD_IDX is not None and _LOAD_IDX.default is inspect.Parameter.empty
-
-
-def _load_row(ref, idx):
-    """``ref[idx]`` (one row of a tile's columns) from global memory, laid out as
-    the accumulator's columns (a plain load: once per tile, off the TMA path)."""
-    layout = plgpu.Layout.WGMMA.reduce(0)
-    if _LOAD_TAKES_IDX:
-        return plgpu.load(ref, idx, layout=layout, optimized=False)
-    return plgpu.load(ref.at[idx], layout=layout, optimized=False)
 
 
 def matmul_mgpu(a3, b3, bias2, *, block_m: int, block_n: int, block_k: int, out_type,
@@ -100,10 +62,10 @@ def matmul_mgpu(a3, b3, bias2, *, block_m: int, block_n: int, block_k: int, out_
     n = b3.shape[-1]
     k_steps = k // block_k
     has_bias = bias2 is not None
-    a_tf = _smem_transforms(block_k, a3.dtype)      # wgmma reads tiled, swizzled SMEM
-    b_tf = _smem_transforms(block_n, b3.dtype)
+    a_tf = smem_transforms(block_k, a3.dtype)      # wgmma reads tiled, swizzled SMEM
+    b_tf = smem_transforms(block_n, b3.dtype)
     out_dtype = out_type.dtype
-    out_tf = _smem_transforms(block_n, out_dtype)
+    out_tf = smem_transforms(block_n, out_dtype)
 
     def kernel(a_gmem, b_gmem, *refs):
         bias_gmem = refs[0] if has_bias else None
@@ -125,8 +87,8 @@ def matmul_mgpu(a3, b3, bias2, *, block_m: int, block_n: int, block_k: int, out_
             out = acc[...]
             if bias_gmem is not None:
                 # a row of the tile's columns, laid out as the accumulator's columns
-                row = _load_row(bias_gmem, (bi, pl.ds(ni * block_n, block_n))
-                                ).astype(jnp.float32)
+                row = load_vector(bias_gmem, (bi, pl.ds(ni * block_n, block_n)), 0
+                                  ).astype(jnp.float32)
                 out = out + jax.lax.broadcast_in_dim(row, (block_m, block_n), (1,))
             if activation_fn is not None:
                 out = activation_fn(out)
@@ -142,5 +104,5 @@ def matmul_mgpu(a3, b3, bias2, *, block_m: int, block_n: int, block_k: int, out_
         kernel, out_type=out_type,
         scratch_types=[plgpu.SMEM((block_m, block_n), out_dtype, transforms=out_tf)],
         grid=(batch, m // block_m, n // block_n), grid_names=("b", "m", "n"),
-        interpret=plgpu.InterpretGPUParams() if interpret else None)
+        interpret=interpret_params(interpret))
     return run(a3, b3, *([bias2] if has_bias else []))

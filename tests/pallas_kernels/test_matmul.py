@@ -12,7 +12,7 @@ import fx
 import transforms as T
 from fx.errors import FxTypeError, ShapeError
 from pallas_kernels import KernelConfigError, KernelUnavailableError, autotune, matmul
-from pallas_kernels import matmul_mgpu as _mgpu
+from pallas_kernels import mosaic_gpu as _mgpu
 from pallas_kernels.blocks import cached_config, matmul_blocks, store_config, target_platform
 from tests.oracle import assert_trees_close
 

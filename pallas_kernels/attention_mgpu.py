@@ -1,0 +1,401 @@
+"""Flash attention's kernels for Mosaic GPU (Hopper ``wgmma`` + TMA), jax >= 0.11's GPU backend.
+
+The ``flash_attention_fwd`` / ``flash_attention_bwd`` primitives' kernels with
+``gpu_backend='mosaic_gpu'``: the same FlashAttention-2 algorithm as the
+``pallas_call`` kernels of :mod:`pallas_kernels.flash_attention`, written for
+Mosaic GPU. Each CUDA block (one warpgroup, ``plgpu.kernel`` grid ``(batch,
+heads, blocks)``) TMA-loads its resident tile(s) once and streams the other
+sequence's tiles through ``stages`` shared-memory buffers (a TMA copy per tile
+and a barrier per buffer; a buffer is refilled once the wgmmas reading it are
+done), so the copies of the next tiles overlap this tile's math:
+
+- forward: grid over query blocks; ``S = Q K^T`` and ``O += P V`` by wgmma into
+  float32 accumulators, online softmax in base 2 on the registers; writes ``O``
+  and the log-sum-exp (natural log, ``[B, N, T]``).
+- backward, dk/dv: grid over key blocks, loop over query blocks:
+  ``S^T = K Q^T``, ``P^T`` from the saved lse, ``dV += P^T dO``,
+  ``dP^T = V dO^T``, ``dS^T = P^T (dP^T - D)``, ``dK += dS^T Q``.
+- backward, dq: grid over query blocks, loop over key blocks:
+  ``dQ += dS K``.
+
+Causal attention stops (forward, dq) or starts (dk/dv) the loop at the
+diagonal. Masks as the ``pallas_call`` kernels: causal and segment ids give the
+finite ``MASK_VALUE``, padded keys ``-inf``. Bias and a boolean mask are not
+taken (those calls go to the Triton kernels). Head dims are padded to a
+multiple of 64 (one 128-byte swizzle of bfloat16), blocks are multiples of 64
+(a warpgroup's wgmma rows).
+
+Off a GPU the kernels run under jax 0.11's GPU interpreter (the tests); on jax
+0.10 they are only lowered (cross-platform, for an abstract H200).
+
+References:
+    Dao, "FlashAttention-2" (2023), Algorithms 1 and 2; Shah et al.,
+    "FlashAttention-3" (2024) (wgmma + TMA on Hopper); the Pallas Mosaic GPU
+    reference (``plgpu.kernel``, ``copy_gmem_to_smem``, ``Barrier``, ``wgmma``).
+"""
+from __future__ import annotations
+
+import math
+
+import jax.numpy as jnp
+import numpy as np
+from jax import lax
+from jax.experimental import pallas as pl
+
+from pallas_kernels.mosaic_gpu import (MGPU_DTYPES, interpret_params, load_vector, plgpu,
+                                       smem_transforms)
+from pallas_kernels.reference import MASK_VALUE
+
+__all__ = ["supports", "head_dim_padded", "attention_fwd_mgpu", "attention_bwd_mgpu"]
+
+LOG2E = math.log2(math.e)
+LN2 = math.log(2.0)
+
+
+def head_dim_padded(d: int) -> int:
+    """The head dim the kernels see: a multiple of 64 (64, 128, 192, 256)."""
+    return max(64, -(-int(d) // 64) * 64)
+
+
+def supports(dtype, block_q: int, block_k: int, head_dim: int, *, has_bias: bool,
+             has_mask: bool) -> bool:
+    """The call fits these kernels: 16-bit operands, blocks multiples of 64 up to 256,
+    a head dim up to 256, no bias and no boolean mask."""
+    return (np.dtype(dtype) in MGPU_DTYPES and not has_bias and not has_mask
+            and head_dim <= 256 and all(b % 64 == 0 and b <= 256 for b in (block_q, block_k)))
+
+
+def _wgmma_value(a, b, shape):
+    """``a @ b`` (b may be a transposed shared-memory view) into a fresh float32
+    accumulator, returned as a register value (reading it waits for the wgmma)."""
+    def body(acc):
+        plgpu.wgmma(acc, a, b)
+        return acc[...]
+    return pl.run_scoped(body, plgpu.ACC(shape, jnp.float32))
+
+
+def _wgmma_add(acc, a, b):
+    """``acc + a @ b`` for a register accumulator ``acc`` (float32, WGMMA layout).
+    (Not ``pl.run_state`` on ``ACC.init(acc)``: jax 0.11's GPU interpreter does
+    not run ``run_state``.)"""
+    return acc + _wgmma_value(a, b, acc.shape)
+
+
+def _lhs(x, staging):
+    """A 16-bit register tile as wgmma's left operand: the registers themselves,
+    or, with a ``staging`` buffer, the tile stored to shared memory first (jax
+    0.11's GPU interpreter reads wgmma operands from shared memory only; the
+    compiled kernels keep them in registers)."""
+    if staging is None:
+        return x
+    staging[...] = x
+    plgpu.commit_smem()          # the stores are visible to wgmma (the async proxy)
+    return staging
+
+
+def _staging(interpret: bool, rows: int, cols: int, dtype):
+    """The shared-memory scratch of :func:`_lhs` (interpret mode only)."""
+    if not interpret:
+        return []
+    return [plgpu.SMEM((rows, cols), dtype, transforms=smem_transforms(cols, dtype))]
+
+
+def _zeros(shape, axis=None):
+    """float32 zeros in the accumulator's layout (``axis``: a row / column of it)."""
+    layout = plgpu.Layout.WGMMA if axis is None else plgpu.Layout.WGMMA.reduce(axis)
+    return plgpu.layout_cast(jnp.zeros(shape, jnp.float32), layout)
+
+
+def _masked(s, row0, col0, *, rows_are_queries: bool, causal: bool, kv_len: int,
+            kv_padded: int, seg=None):
+    """The tile's logits ``s`` (base-2 units) with causal / segment masking
+    (MASK_VALUE) and padded keys (-inf). ``row0`` / ``col0``: the positions of the
+    tile's first row / column; ``seg``: (row ids, column ids) in the tile's layout."""
+    if not (causal or seg is not None or kv_len < kv_padded):
+        return s
+    rows = plgpu.broadcasted_iota(jnp.int32, s.shape, 0, layout=plgpu.Layout.WGMMA) + row0
+    cols = plgpu.broadcasted_iota(jnp.int32, s.shape, 1, layout=plgpu.Layout.WGMMA) + col0
+    q_pos, k_pos = (rows, cols) if rows_are_queries else (cols, rows)
+    if causal:
+        s = jnp.where(q_pos >= k_pos, s, MASK_VALUE)
+    if seg is not None:
+        r, c = seg
+        same = (lax.broadcast_in_dim(r, s.shape, (0,)) == lax.broadcast_in_dim(c, s.shape, (1,)))
+        s = jnp.where(same, s, MASK_VALUE)
+    if kv_len < kv_padded:
+        s = jnp.where(k_pos < kv_len, s, -jnp.inf)
+    return s
+
+
+def _when(cond, fn):
+    """``fn()`` where ``cond`` holds (a Python bool decided now, or a traced one)."""
+    if isinstance(cond, (bool, np.bool_)):
+        if cond:
+            fn()
+    else:
+        pl.when(cond)(fn)
+
+
+class _Stream:
+    """``stages`` shared-memory buffers per streamed operand, filled by TMA copies of
+    consecutive blocks along the sequence axis, each buffer with its barrier."""
+
+    def __init__(self, gmems, smems, barriers, block: int, stages: int, first):
+        self.gmems, self.smems, self.barriers = gmems, smems, barriers
+        self.block, self.stages, self.first = block, stages, first
+
+    def slot(self, step):
+        return lax.rem(step - self.first, self.stages)
+
+    def fetch(self, step):
+        """Start the copies of block ``step`` into its buffers."""
+        slot = self.slot(step)
+        for g, s, bar in zip(self.gmems, self.smems, self.barriers):
+            plgpu.copy_gmem_to_smem(g.at[pl.ds(step * self.block, self.block)], s.at[slot],
+                                    bar.at[slot])
+
+    def prime(self, end):
+        """Start the first ``stages`` blocks' copies (those before ``end``)."""
+        for i in range(self.stages):
+            _when(self.first + i < end, lambda i=i: self.fetch(self.first + i))
+
+    def wait(self, step, which: int):
+        """Block ``step``'s operand ``which``, once its copy has landed."""
+        slot = self.slot(step)
+        plgpu.barrier_wait(self.barriers[which].at[slot])
+        return self.smems[which].at[slot]
+
+    def refill(self, step, end):
+        """Block ``step``'s buffers are read (its wgmmas done): copy ``step + stages`` in."""
+        _when(step + self.stages < end, lambda: self.fetch(step + self.stages))
+
+
+def _scratch(stages: int, block: int, dp: int, dtype, count: int):
+    tf = smem_transforms(dp, dtype)
+    return ([plgpu.SMEM((stages, block, dp), dtype, transforms=tf) for _ in range(count)],
+            [plgpu.Barrier(num_barriers=stages) for _ in range(count)])
+
+
+def _load_tiles(pairs, barrier):
+    """TMA-copy each (global slice, shared buffer) pair on one barrier and wait."""
+    for i, (src, dst) in enumerate(pairs):
+        plgpu.copy_gmem_to_smem(src, dst, barrier.at[i])
+    for i in range(len(pairs)):
+        plgpu.barrier_wait(barrier.at[i])
+
+
+def _store_tiles(pairs):
+    """Registers -> shared (done by the caller) -> global: TMA-store each pair and wait."""
+    plgpu.commit_smem()
+    for src, dst in pairs:
+        plgpu.copy_smem_to_gmem(src, dst)
+    plgpu.wait_smem_to_gmem(0)
+
+
+def attention_fwd_mgpu(qt, kt, vt, segs, *, block_q: int, block_k: int, sm_scale: float,
+                       causal: bool, kv_len: int, out_types, interpret: bool, stages: int = 2):
+    """``(o, lse)`` for padded ``qt [B, N, Tp, Dp]``, ``kt, vt [B, K, Sp, Dp]``.
+
+    Args:
+      qt, kt, vt: heads-major, padded to the blocks (lengths) and to 64 (head dim).
+      segs: None or (``q_seg [B, Tp]``, ``kv_seg [B, Sp]``) int32.
+      block_q, block_k: the tiles (multiples of 64).
+      sm_scale: the logits' scale.
+      causal: query i sees keys j <= i.
+      kv_len: the unpadded key length (keys at and past it are -inf).
+      out_types: ``jax.ShapeDtypeStruct`` of o ``[B, N, Tp, Dp]`` and lse ``[B, N, Tp]``.
+      interpret: run under jax >= 0.11's GPU interpreter.
+      stages: key/value blocks in flight.
+
+    Returns:
+      ``[o, lse]`` (lse in natural log, float32).
+    """
+    b, n, tp, dp = qt.shape
+    kh, sp = kt.shape[1], kt.shape[2]
+    group, nk, dtype = n // kh, sp // block_k, qt.dtype
+    stages = max(1, min(stages, nk))
+    scale2 = sm_scale * LOG2E
+
+    def kernel(q_gmem, k_gmem, v_gmem, *refs):
+        (qseg_gmem, kvseg_gmem), rest = (refs[:2], refs[2:]) if segs else ((None, None), refs)
+        o_gmem, lse_gmem, q_smem, lse_smem, q_bar, kv_smem, kv_bar, *staging = rest
+        staging = staging[0] if staging else None
+        bi, ni, qi = (lax.axis_index(a) for a in ("b", "n", "q"))
+        ki = lax.div(ni, jnp.int32(group))
+        q0 = qi * block_q
+        upper = nk
+        if causal:   # key blocks above the diagonal are skipped
+            upper = jnp.minimum(lax.div(q0 + block_q + block_k - 1, jnp.int32(block_k)), nk)
+        kv = _Stream([k_gmem.at[bi, ki], v_gmem.at[bi, ki]], kv_smem, kv_bar, block_k,
+                     stages, 0)
+        kv.prime(upper)
+        _load_tiles([(q_gmem.at[bi, ni, pl.ds(q0, block_q)], q_smem)], q_bar)
+        q_ids = None if qseg_gmem is None else load_vector(
+            qseg_gmem, (bi, pl.ds(q0, block_q)), 1)
+
+        def body(j, carry):
+            acc, m_prev, l_prev = carry
+            k_smem = kv.wait(j, 0)
+            s = _wgmma_value(q_smem, k_smem.transpose((1, 0)), (block_q, block_k)) * scale2
+            seg = None if q_ids is None else (
+                q_ids, load_vector(kvseg_gmem, (bi, pl.ds(j * block_k, block_k)), 0))
+            s = _masked(s, q0, j * block_k, rows_are_queries=True, causal=causal,
+                        kv_len=kv_len, kv_padded=sp, seg=seg)
+            m_new = jnp.maximum(m_prev, s.max(axis=1))
+            alpha = jnp.exp2(m_prev - m_new)
+            p = jnp.exp2(s - lax.broadcast_in_dim(m_new, s.shape, (0,)))
+            l_new = l_prev * alpha + p.sum(axis=1)
+            acc = acc * lax.broadcast_in_dim(alpha, acc.shape, (0,))
+            acc = _wgmma_add(acc, _lhs(p.astype(dtype), staging), kv.wait(j, 1))
+            kv.refill(j, upper)
+            return acc, m_new, l_new
+
+        m0 = plgpu.layout_cast(jnp.full((block_q,), -jnp.inf, jnp.float32),
+                               plgpu.Layout.WGMMA.reduce(1))
+        acc, m, l_sum = lax.fori_loop(0, upper, body, (_zeros((block_q, dp)), m0,
+                                                      _zeros((block_q,), 1)))
+        q_smem[...] = (acc / lax.broadcast_in_dim(l_sum, acc.shape, (0,))).astype(dtype)
+        lse_smem[...] = m * LN2 + jnp.log(l_sum)
+        _store_tiles([(q_smem, o_gmem.at[bi, ni, pl.ds(q0, block_q)]),
+                      (lse_smem, lse_gmem.at[bi, ni, pl.ds(q0, block_q)])])
+
+    kv_smem, kv_bar = _scratch(stages, block_k, dp, dtype, 2)
+    run = plgpu.kernel(
+        kernel, out_type=list(out_types),
+        scratch_types=[plgpu.SMEM((block_q, dp), dtype, transforms=smem_transforms(dp, dtype)),
+                       plgpu.SMEM((block_q,), jnp.float32), plgpu.Barrier(num_barriers=1),
+                       kv_smem, kv_bar, *_staging(interpret, block_q, block_k, dtype)],
+        grid=(b, n, tp // block_q), grid_names=("b", "n", "q"),
+        interpret=interpret_params(interpret))
+    return run(qt, kt, vt, *(segs or ()))
+
+
+def attention_bwd_mgpu(qt, kt, vt, segs, dot, lse, delta, *, block_q: int, block_k: int,
+                       sm_scale: float, causal: bool, kv_len: int, dq_type, dkv_type,
+                       interpret: bool, stages: int = 2):
+    """``(dq, dk, dv)`` of FlashAttention-2's backward, per query head.
+
+    Args:
+      qt, kt, vt, segs: as :func:`attention_fwd_mgpu`.
+      dot: the output cotangent ``[B, N, Tp, Dp]``, ``qt``'s dtype.
+      lse, delta: ``[B, N, Tp]`` float32 (the forward's log-sum-exp; ``rowsum(dO * O)``).
+      dq_type: ``jax.ShapeDtypeStruct`` of dq ``[B, N, Tp, Dp]``.
+      dkv_type: of dk and dv per query head ``[B, N, Sp, Dp]`` (the caller sums
+        each GQA group).
+
+    Returns:
+      ``[dq, dk, dv]``.
+    """
+    b, n, tp, dp = qt.shape
+    kh, sp = kt.shape[1], kt.shape[2]
+    group, nq, nk, dtype = n // kh, tp // block_q, sp // block_k, qt.dtype
+    scale2 = sm_scale * LOG2E
+    seg_ops = tuple(segs or ())
+    tile_tf = smem_transforms(dp, dtype)
+
+    def split(refs):
+        return ((refs[:2], refs[2:]) if segs else ((None, None), refs))
+
+    def dkv_kernel(q_gmem, k_gmem, v_gmem, *refs):
+        (qseg_gmem, kvseg_gmem), rest = split(refs)
+        do_gmem, lse_gmem, delta_gmem, dk_gmem, dv_gmem, k_smem, v_smem, kv_bar, \
+            qdo_smem, qdo_bar, *staging = rest
+        staging = staging[0] if staging else None
+        bi, ni, kj = (lax.axis_index(a) for a in ("b", "n", "k"))
+        ki = lax.div(ni, jnp.int32(group))
+        k0 = kj * block_k
+        lower = lax.div(k0, jnp.int32(block_q)) if causal else jnp.int32(0)
+        st = max(1, min(stages, nq))
+        qdo = _Stream([q_gmem.at[bi, ni], do_gmem.at[bi, ni]], qdo_smem, qdo_bar, block_q,
+                      st, lower)
+        qdo.prime(nq)
+        _load_tiles([(k_gmem.at[bi, ki, pl.ds(k0, block_k)], k_smem),
+                     (v_gmem.at[bi, ki, pl.ds(k0, block_k)], v_smem)], kv_bar)
+        kv_ids = None if kvseg_gmem is None else load_vector(
+            kvseg_gmem, (bi, pl.ds(k0, block_k)), 1)
+
+        def body(i, carry):
+            dk, dv = carry
+            rows = pl.ds(i * block_q, block_q)
+            q_smem = qdo.wait(i, 0)
+            s_t = _wgmma_value(k_smem, q_smem.transpose((1, 0)), (block_k, block_q)) * scale2
+            seg = None if kv_ids is None else (kv_ids, load_vector(qseg_gmem, (bi, rows), 0))
+            s_t = _masked(s_t, k0, i * block_q, rows_are_queries=False, causal=causal,
+                          kv_len=kv_len, kv_padded=sp, seg=seg)
+            lse2 = load_vector(lse_gmem, (bi, ni, rows), 0) * LOG2E
+            p_t = jnp.exp2(s_t - lax.broadcast_in_dim(lse2, s_t.shape, (1,)))
+            do_smem = qdo.wait(i, 1)
+            dv = _wgmma_add(dv, _lhs(p_t.astype(dtype), staging), do_smem)
+            dp_t = _wgmma_value(v_smem, do_smem.transpose((1, 0)), (block_k, block_q))
+            d_row = load_vector(delta_gmem, (bi, ni, rows), 0)
+            ds_t = p_t * (dp_t - lax.broadcast_in_dim(d_row, s_t.shape, (1,)))
+            dk = _wgmma_add(dk, _lhs(ds_t.astype(dtype), staging), q_smem)
+            qdo.refill(i, nq)
+            return dk, dv
+
+        zeros = _zeros((block_k, dp))
+        dk, dv = lax.fori_loop(lower, nq, body, (zeros, zeros))
+        k_smem[...] = (dk * sm_scale).astype(dtype)    # the tiles are read: reuse them
+        v_smem[...] = dv.astype(dtype)
+        _store_tiles([(k_smem, dk_gmem.at[bi, ni, pl.ds(k0, block_k)]),
+                      (v_smem, dv_gmem.at[bi, ni, pl.ds(k0, block_k)])])
+
+    def dq_kernel(q_gmem, k_gmem, v_gmem, *refs):
+        (qseg_gmem, kvseg_gmem), rest = split(refs)
+        do_gmem, lse_gmem, delta_gmem, dq_gmem, q_smem, do_smem, qdo_bar, kv_smem, kv_bar, \
+            *staging = rest
+        staging = staging[0] if staging else None
+        bi, ni, qi = (lax.axis_index(a) for a in ("b", "n", "q"))
+        ki = lax.div(ni, jnp.int32(group))
+        q0 = qi * block_q
+        rows = pl.ds(q0, block_q)
+        upper = nk
+        if causal:
+            upper = jnp.minimum(lax.div(q0 + block_q + block_k - 1, jnp.int32(block_k)), nk)
+        st = max(1, min(stages, nk))
+        kv = _Stream([k_gmem.at[bi, ki], v_gmem.at[bi, ki]], kv_smem, kv_bar, block_k, st, 0)
+        kv.prime(upper)
+        _load_tiles([(q_gmem.at[bi, ni, rows], q_smem), (do_gmem.at[bi, ni, rows], do_smem)],
+                    qdo_bar)
+        lse2 = load_vector(lse_gmem, (bi, ni, rows), 1) * LOG2E
+        d_col = load_vector(delta_gmem, (bi, ni, rows), 1)
+        q_ids = None if qseg_gmem is None else load_vector(qseg_gmem, (bi, rows), 1)
+
+        def body(j, dq):
+            k_smem = kv.wait(j, 0)
+            s = _wgmma_value(q_smem, k_smem.transpose((1, 0)), (block_q, block_k)) * scale2
+            seg = None if q_ids is None else (
+                q_ids, load_vector(kvseg_gmem, (bi, pl.ds(j * block_k, block_k)), 0))
+            s = _masked(s, q0, j * block_k, rows_are_queries=True, causal=causal,
+                        kv_len=kv_len, kv_padded=sp, seg=seg)
+            p = jnp.exp2(s - lax.broadcast_in_dim(lse2, s.shape, (0,)))
+            dp_ = _wgmma_value(do_smem, kv.wait(j, 1).transpose((1, 0)), (block_q, block_k))
+            ds = p * (dp_ - lax.broadcast_in_dim(d_col, s.shape, (0,)))
+            dq = _wgmma_add(dq, _lhs(ds.astype(dtype), staging), k_smem)
+            kv.refill(j, upper)
+            return dq
+
+        dq = lax.fori_loop(0, upper, body, _zeros((block_q, dp)))
+        q_smem[...] = (dq * sm_scale).astype(dtype)
+        _store_tiles([(q_smem, dq_gmem.at[bi, ni, rows])])
+
+    st_q, st_k = max(1, min(stages, nq)), max(1, min(stages, nk))
+    qdo_smem, qdo_bar = _scratch(st_q, block_q, dp, dtype, 2)
+    dk, dv = plgpu.kernel(
+        dkv_kernel, out_type=[dkv_type, dkv_type],
+        scratch_types=[plgpu.SMEM((block_k, dp), dtype, transforms=tile_tf),
+                       plgpu.SMEM((block_k, dp), dtype, transforms=tile_tf),
+                       plgpu.Barrier(num_barriers=2), qdo_smem, qdo_bar,
+                       *_staging(interpret, block_k, block_q, dtype)],
+        grid=(b, n, nk), grid_names=("b", "n", "k"),
+        interpret=interpret_params(interpret))(qt, kt, vt, *seg_ops, dot, lse, delta)
+    kv_smem, kv_bar = _scratch(st_k, block_k, dp, dtype, 2)
+    dq = plgpu.kernel(
+        dq_kernel, out_type=dq_type,
+        scratch_types=[plgpu.SMEM((block_q, dp), dtype, transforms=tile_tf),
+                       plgpu.SMEM((block_q, dp), dtype, transforms=tile_tf),
+                       plgpu.Barrier(num_barriers=2), kv_smem, kv_bar,
+                       *_staging(interpret, block_q, block_k, dtype)],
+        grid=(b, n, nq), grid_names=("b", "n", "q"),
+        interpret=interpret_params(interpret))(qt, kt, vt, *seg_ops, dot, lse, delta)
+    return [dq, dk, dv]
