@@ -7,6 +7,8 @@ with B=8, H=16 up to 4k and B=4, H=32 at 16k (where the xla path's logits do
 not fit and only cuDNN is compared), D in {64, 128}, seq in {1k, 4k, 16k},
 causal and not, against ``jax.nn.dot_product_attention(implementation='cudnn'
 and 'xla')``; bf16 matmul 4096^3 and 8192^3 against ``jnp.dot`` (cuBLAS).
+Ours is timed three ways: ``ours`` (the default pick: Mosaic GPU for 16-bit
+operands on jax >= 0.11, Triton before), ``ours_triton`` and ``ours_mosaic``.
 Targets: attention fwd >= 0.8x cuDNN, fwd+bwd >= 0.7x cuDNN, matmul >= 0.85x
 cuBLAS. Anchors (H100, FA3 paper, D=128, 16k, fwd non-causal): FA2 ~370 TF/s,
 cuDNN ~595, FA3 ~648; a good GEMM ~790-800 TF/s.
@@ -51,8 +53,10 @@ def _time(fn, *args, reps: int = 10) -> float:
 
 
 def _attention_fns(causal: bool):
-    def ours(q, k, v):
-        return pk.flash_attention(q, k, v, causal=causal)
+    """Forward and forward+backward functions: ours (the default pick, and each GPU
+    backend), jax.nn's cuDNN and XLA paths."""
+    def ours(backend):
+        return lambda q, k, v: pk.flash_attention(q, k, v, causal=causal, backend=backend)
 
     def theirs(impl):
         return lambda q, k, v: jax.nn.dot_product_attention(q, k, v, is_causal=causal,
@@ -60,10 +64,12 @@ def _attention_fns(causal: bool):
 
     def loss(f):
         return lambda q, k, v: f(q, k, v).astype(jnp.float32).sum()
-    fwd = {"ours": jit(ours), "cudnn": jax.jit(theirs("cudnn")), "xla": jax.jit(theirs("xla"))}
-    bwd = {"ours": jit(grad(loss(ours), argnums=(0, 1, 2))),
-           "cudnn": jax.jit(jax.grad(loss(theirs("cudnn")), argnums=(0, 1, 2))),
-           "xla": jax.jit(jax.grad(loss(theirs("xla")), argnums=(0, 1, 2)))}
+    mine = {"ours": ours(None), "ours_triton": ours("triton"), "ours_mosaic": ours("mosaic_gpu")}
+    fwd = {n: jit(f) for n, f in mine.items()}
+    fwd.update(cudnn=jax.jit(theirs("cudnn")), xla=jax.jit(theirs("xla")))
+    bwd = {n: jit(grad(loss(f), argnums=(0, 1, 2))) for n, f in mine.items()}
+    bwd.update(cudnn=jax.jit(jax.grad(loss(theirs("cudnn")), argnums=(0, 1, 2))),
+               xla=jax.jit(jax.grad(loss(theirs("xla")), argnums=(0, 1, 2))))
     return fwd, bwd
 
 

@@ -13,7 +13,9 @@
 ``flash_attention`` ties them with a ``custom_vjp`` (so ``grad`` runs the
 backward kernel). Each primitive has all its rules in its block: abstract
 eval, lowering by ``pallas_call`` (``interpret=True`` on CPU, Triton on GPU,
-Mosaic on TPU: the kernels use only portable ref indexing and jnp ops), a
+Mosaic on TPU: the kernels use only portable ref indexing and jnp ops) or, with
+``gpu_backend='mosaic_gpu'``, by the Mosaic GPU kernels of
+:mod:`pallas_kernels.attention_mgpu` (jax >= 0.11's GPU backend), a
 batch rule that folds the vmapped axis into the batch axis (so it becomes more
 programs of the grid, as jax's pallas_call batching does), and a jvp rule
 (derivatives of the reference implementation: ``grad`` of ``grad`` works).
@@ -31,7 +33,7 @@ In the IR (``make_graph(lambda q, k, v: flash_attention(q, k, v, causal=True))``
         { lambda ; a:f32[2,40,4,16] b:f32[2,40,2,16] c:f32[2,40,2,16]. let
             d:f32[2,40,4,16] e:f32[2,4,40] = flash_attention_fwd[causal=True, sm_scale=0.25,
                 block_q=16, block_k=16, interpret=True, has_bias=False, has_mask=False,
-                has_segments=False, num_warps=4, num_stages=2] a b c
+                has_segments=False, num_warps=4, num_stages=2, gpu_backend=None] a b c
           in (d,) }, fwd=fwd_of__primal, bwd=bwd_of__primal, n_consts=0] a b c
 
 References:

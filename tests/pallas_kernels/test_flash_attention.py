@@ -16,8 +16,10 @@ from jax.sharding import Mesh, PartitionSpec as PS
 import primitives.nn as fnn
 import transforms as T
 from fx.errors import FxTypeError, ShapeError
-from pallas_kernels import (FallbackWarning, KernelConfigError, flash_attention,
-                            reference_attention)
+import fx
+from pallas_kernels import (FallbackWarning, KernelConfigError, KernelUnavailableError,
+                            flash_attention, reference_attention)
+from pallas_kernels import mosaic_gpu as _mgpu
 from tests.oracle import assert_trees_close
 
 _rng = np.random.default_rng(0)
@@ -185,6 +187,38 @@ def test_dot_product_attention_implementations():
         fnn.register_attention_implementation("pallas", saved)
 
 
+@pytest.mark.skipif(not _mgpu.interpreter_available(),
+                    reason="Mosaic GPU kernels run on the CPU with jax >= 0.11's GPU interpreter")
+def test_mosaic_gpu_kernels_in_the_gpu_interpreter_match_jax_nn():
+    """The Mosaic GPU (wgmma + TMA) forward, dk/dv and dq kernels under jax's GPU
+    interpreter: values and gradients, causal with segment ids (two TMA stages of
+    64-row key blocks, the causal bounds of both loops), GQA, lengths padded to the
+    64-row blocks (70 -> 128), head dim 40 padded to 64; and a vmapped non-causal call."""
+    bf = jnp.bfloat16
+    q, k, v = _a(1, 70, 2, 40, dtype=bf), _a(1, 130, 1, 40, dtype=bf), _a(1, 130, 1, 40, dtype=bf)
+    seg = jnp.asarray(np.repeat([0, 1], [30, 100])[None], jnp.int32)
+    seg_q = seg[:, :70]
+    qv = jnp.stack([q[:, :64], -q[:, :64]])
+    kw = dict(backend="mosaic_gpu")
+
+    def fns(lib_grad, causal_seg, plain):
+        return {"causal_seg": _value_and_grads(lib_grad, causal_seg, (q, k, v)),
+                "vmap": plain(qv)}
+    ours = (lambda q, k, v: flash_attention(q, k, v, causal=True, segment_ids=(seg_q, seg),
+                                            **kw),
+            T.vmap(lambda q: flash_attention(q, k[:, :64], v[:, :64], **kw)))
+    mask = (seg_q[:, :, None] == seg[:, None, :])[:, None]
+    theirs = (lambda q, k, v: jax.nn.dot_product_attention(q, k, v, mask=mask, is_causal=True),
+              jax.vmap(lambda q: jax.nn.dot_product_attention(q, k[:, :64], v[:, :64])))
+    graph = fx.make_graph(lambda: fns(T.grad, *ours))()
+    used = {e.params["gpu_backend"] for name in ("flash_attention_fwd", "flash_attention_bwd")
+            for e in fx.find(graph, name, recursive=True)}
+    assert used == {"mosaic_gpu"}
+    got = T.jit(lambda: fns(T.grad, *ours))()
+    want = jax.jit(lambda: fns(jax.grad, *theirs))()
+    assert_trees_close(got, want, rtol=2e-2, atol=3e-2)     # bfloat16 P, dS and outputs
+
+
 def test_fallback_warns_and_bad_inputs_raise_typed_errors():
     v16 = _a(2, 20, 2, 16)                                  # value head dim != query's
     with pytest.warns(FallbackWarning, match="value head dim 16"):
@@ -207,7 +241,17 @@ def test_fallback_warns_and_bad_inputs_raise_typed_errors():
          lambda: flash_attention(Q.astype(jnp.int32), K.astype(jnp.int32), V.astype(jnp.int32))),
         (FxTypeError, "one dtype", lambda: flash_attention(Q, K.astype(jnp.bfloat16), V)),
         (FxTypeError, "integers", lambda: flash_attention(QS, K, V, segment_ids=SEG * 1.0)),
+        (KernelConfigError, "backend=", lambda: flash_attention(Q, K, V, backend="cuda")),
+        (KernelConfigError, "bfloat16 / float16",
+         lambda: flash_attention(Q, K, V, backend="mosaic_gpu")),
+        (KernelConfigError, "bias or a boolean mask", lambda: flash_attention(
+            *(x.astype(jnp.bfloat16) for x in (Q, K, V)), mask=MASK, backend="mosaic_gpu")),
+        (KernelConfigError, "at least 64", lambda: flash_attention(
+            *(x.astype(jnp.bfloat16) for x in (Q, K, V)), block_q=32, backend="mosaic_gpu")),
     ]
+    if not _mgpu.interpreter_available():
+        bad.append((KernelUnavailableError, "jax >= 0.11", lambda: flash_attention(
+            *(x.astype(jnp.bfloat16) for x in (Q, K, V)), backend="mosaic_gpu")))
     for err, match, thunk in bad:
         with pytest.raises(err, match=match):
             thunk()

@@ -1,6 +1,6 @@
 """The kernels compiled for a GPU (interpret=False; Triton lowering, and Mosaic GPU
-for the matmul): the interpret-mode checks again at GPU-sized tiles, against
-jax.nn's XLA path and jnp. Skipped without a GPU."""
+for the matmul and flash attention): the interpret-mode checks again at GPU-sized
+tiles, against jax.nn's XLA path and jnp. Skipped without a GPU."""
 import functools
 
 import jax
@@ -69,6 +69,33 @@ def test_flash_attention_compiled_segments_vmap_and_reference():
     ref = T.jit(T.vmap(lambda q, k, v: reference_attention(
         q, k, v, segment_ids=(seg, seg), causal=True)))
     assert_trees_close(ours(q, k, v), ref(q, k, v), rtol=1e-4, atol=1e-4)
+
+
+def test_flash_attention_mosaic_gpu_compiled_matches_jax_nn():
+    """The Mosaic GPU kernels (wgmma + TMA): head dims 64 / 128, bf16 / f16, causal
+    with segment ids and not, GQA, padded lengths, vmap; values and gradients."""
+    seg = jnp.asarray(np.sort(_rng.integers(0, 3, (2, 300)), axis=1), jnp.int32)
+    for d in (64, 128):
+        for dtype in (jnp.bfloat16, jnp.float16):
+            q, k, v = _a(2, 200, 8, d, dtype=dtype), _a(2, 300, 2, d, dtype=dtype), \
+                _a(2, 300, 2, d, dtype=dtype)
+            for causal in (False, True):
+                segs = (seg[:, :200], seg) if causal else None
+                mask = (seg[:, :200, None] == seg[:, None, :])[:, None] if causal else None
+
+                def ours(q, k, v):
+                    return flash_attention(q, k, v, causal=causal, segment_ids=segs,
+                                           interpret=False, backend="mosaic_gpu")
+
+                def theirs(q, k, v):
+                    return jax.nn.dot_product_attention(q, k, v, mask=mask, is_causal=causal)
+                got = T.jit(lambda *a: (ours(*a), T.grad(_loss(ours), argnums=(0, 1, 2))(*a),
+                                        T.vmap(ours)(*(x[None] for x in a))))(q, k, v)
+                with jax.default_matmul_precision("highest"):
+                    want = jax.jit(lambda *a: (theirs(*a), jax.grad(
+                        _loss(theirs), argnums=(0, 1, 2))(*a), theirs(*a)[None]))(q, k, v)
+                assert_trees_close(got, want, what=f"mosaic d={d} {dtype} causal={causal}",
+                                   **_tol(dtype))
 
 
 def test_matmul_compiled_matches_jnp():
