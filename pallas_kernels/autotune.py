@@ -26,9 +26,11 @@ from typing import Callable, Sequence
 import jax
 
 from transforms import jit
-from pallas_kernels.blocks import KernelConfigError, store_config
-from pallas_kernels.flash_attention import flash_attention
+from pallas_kernels.blocks import (KernelConfigError, MIN_MATMUL_TILES, MIN_TILE,
+                                   resolve_interpret, store_config)
+from pallas_kernels.flash_attention import flash_attention, mosaic_gpu_unsupported
 from pallas_kernels.matmul import matmul
+from pallas_kernels.mosaic_gpu import gpu_backend
 
 __all__ = ["autotune", "autotune_attention", "autotune_matmul", "time_fn",
            "ATTENTION_CANDIDATES", "MATMUL_CANDIDATES"]
@@ -60,7 +62,8 @@ def autotune(kernel: str, shape_key: tuple, make_fn: Callable[[dict], Callable],
     """Time ``make_fn(config)(*args)`` for each candidate config, keep the fastest.
 
     Args:
-      kernel: the cache section (``"attention"``, ``"matmul"``).
+      kernel: the cache section (``"attention"``, ``"matmul"``; ``"attention_mgpu"``,
+        ``"matmul_mgpu"`` for the Mosaic GPU kernels).
       shape_key: the key the kernel looks its blocks up by.
       make_fn: ``config -> function`` (jit it: the first call compiles).
       args: the arguments to time on.
@@ -93,27 +96,54 @@ def autotune(kernel: str, shape_key: tuple, make_fn: Callable[[dict], Callable],
     return best
 
 
+def _resolve_backend(op: str, kwargs: dict, interpret, dtype, why_not=None):
+    """The backend every candidate runs with (the caller's ``backend``, or the one
+    ``None`` picks for the table's blocks) and the cache section the kernel reads
+    its blocks from for it (Mosaic GPU winners are kept apart)."""
+    backend = gpu_backend(op, kwargs.pop("backend", None), resolve_interpret(interpret), dtype,
+                          why_not)
+    return backend or "triton", backend == "mosaic_gpu"
+
+
+def _fits(cfg: dict, minimums: dict | None) -> bool:
+    """A candidate the backend compiles (``minimums``: Mosaic GPU's smallest wgmma
+    tiles per block name; None: any)."""
+    return minimums is None or all(cfg[name] >= low for name, low in minimums.items())
+
+
 def autotune_attention(q, k, v, *, causal: bool = False, candidates=None, reps: int = 5,
                        cache_path: str | None = None, interpret=None, **kwargs) -> dict:
-    """Autotune ``flash_attention``'s forward at these shapes (see :func:`autotune`)."""
+    """Autotune ``flash_attention``'s forward at these shapes (see :func:`autotune`;
+    ``kwargs`` go to ``flash_attention``, ``backend`` included)."""
     b, t, n, d = q.shape
     shape_key = (b, t, n, k.shape[1], k.shape[2], d, str(q.dtype), bool(causal))
+    backend, mosaic = _resolve_backend(
+        "flash_attention", kwargs, interpret, q.dtype,
+        mosaic_gpu_unsupported(kwargs.get("bias"), kwargs.get("mask"), None, None))
 
     def make(cfg):
         blocks = {x: cfg[x] for x in ("block_q", "block_k")}
         return jit(lambda q, k, v: flash_attention(q, k, v, causal=causal, interpret=interpret,
-                                                   **blocks, **kwargs))
-    return autotune("attention", shape_key, make, (q, k, v), candidates or ATTENTION_CANDIDATES,
-                    reps=reps, cache_path=cache_path)
+                                                   backend=backend, **blocks, **kwargs))
+    low = MIN_TILE["mosaic_gpu"]
+    cands = [c for c in candidates or ATTENTION_CANDIDATES
+             if _fits(c, dict(block_q=low, block_k=low) if mosaic else None)]
+    return autotune("attention_mgpu" if mosaic else "attention", shape_key, make, (q, k, v),
+                    cands, reps=reps, cache_path=cache_path)
 
 
 def autotune_matmul(a, b, *, candidates=None, reps: int = 5, cache_path: str | None = None,
                     interpret=None, **kwargs) -> dict:
-    """Autotune ``matmul`` at these shapes (see :func:`autotune`)."""
+    """Autotune ``matmul`` at these shapes (see :func:`autotune`; ``kwargs`` go to
+    ``matmul``, ``backend`` included)."""
     shape_key = (tuple(a.shape), tuple(b.shape), str(a.dtype))
+    backend, mosaic = _resolve_backend("matmul", kwargs, interpret, a.dtype)
 
     def make(cfg):
         blocks = {x: cfg[x] for x in ("block_m", "block_n", "block_k")}
-        return jit(lambda a, b: matmul(a, b, interpret=interpret, **blocks, **kwargs))
-    return autotune("matmul", shape_key, make, (a, b), candidates or MATMUL_CANDIDATES,
+        return jit(lambda a, b: matmul(a, b, interpret=interpret, backend=backend, **blocks,
+                                       **kwargs))
+    low = dict(zip(("block_m", "block_n", "block_k"), MIN_MATMUL_TILES["mosaic_gpu"]))
+    cands = [c for c in candidates or MATMUL_CANDIDATES if _fits(c, low if mosaic else None)]
+    return autotune("matmul_mgpu" if mosaic else "matmul", shape_key, make, (a, b), cands,
                     reps=reps, cache_path=cache_path)

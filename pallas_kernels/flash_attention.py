@@ -66,7 +66,7 @@ from pallas_kernels.mosaic_gpu import gpu_backend as choose_backend
 from pallas_kernels.reference import MASK_VALUE, reference_attention, warn_fallback
 
 __all__ = ["flash_attention", "flash_attention_fwd_p", "flash_attention_bwd_p",
-           "SUPPORTED_DTYPES", "MAX_HEAD_DIM"]
+           "mosaic_gpu_unsupported", "SUPPORTED_DTYPES", "MAX_HEAD_DIM"]
 
 SUPPORTED_DTYPES = (np.dtype(np.float32), np.dtype(jnp.bfloat16), np.dtype(np.float16))
 MAX_HEAD_DIM = 256
@@ -689,7 +689,7 @@ def flash_attention(q, k, v, *, bias=None, mask=None, segment_ids=None, causal: 
                           f"{get_aval(bias).str_short()}.")
     interpret = resolve_interpret(interpret)
     gpu_backend = choose_backend("flash_attention", backend, interpret, qa.dtype,
-                                 _mgpu_why_not(bias, mask, block_q, block_k))
+                                 mosaic_gpu_unsupported(bias, mask, block_q, block_k))
     shape_key = (b, t, n, s, ka.shape[2], d, str(qa.dtype), bool(causal))
     blocks = attention_blocks(shape_key, d, t, s, interpret, block_q, block_k,
                               mosaic_gpu=gpu_backend == "mosaic_gpu")
@@ -705,7 +705,7 @@ def flash_attention(q, k, v, *, bias=None, mask=None, segment_ids=None, causal: 
     return out
 
 
-def _mgpu_why_not(bias, mask, block_q, block_k) -> str | None:
+def mosaic_gpu_unsupported(bias, mask, block_q, block_k) -> str | None:
     """What of this call the Mosaic GPU kernels do not take (None: they take it)."""
     if bias is not None or mask is not None:
         return "a bias or a boolean mask"

@@ -155,3 +155,18 @@ def test_autotune_times_candidates_and_caches_the_winner(tmp_path, monkeypatch):
     with pytest.raises(KernelConfigError, match="no candidate ran"):
         autotune.autotune_matmul(a, b, candidates=[dict(block_m=3, block_n=8, block_k=8)],
                                  reps=1, cache_path=path)
+    # Mosaic GPU winners go to their own section, from the candidates wgmma takes
+    store_config("matmul_mgpu", ((64, 64), (64, 64), "bfloat16"),
+                 dict(block_m=64, block_n=32, block_k=16), path)
+    with target_platform("gpu"):
+        blocks = matmul_blocks(((64, 64), (64, 64), "bfloat16"), 64, 64, 64, interpret=False,
+                               mosaic_gpu=True)
+        assert (blocks.block_m, blocks.block_n, blocks.block_k) == (64, 32, 16)
+    if _mgpu.interpreter_available():
+        a16, b16 = _a(64, 16, dtype=jnp.bfloat16), _a(16, 16, dtype=jnp.bfloat16)
+        cands = [dict(block_m=16, block_n=16, block_k=16), dict(block_m=64, block_n=16,
+                                                                 block_k=16)]
+        best = autotune.autotune_matmul(a16, b16, candidates=cands, reps=1, cache_path=path,
+                                        backend="mosaic_gpu")
+        assert best["block_m"] == 64      # the 16-row tile does not fit wgmma: not tried
+        assert cached_config("matmul_mgpu", ((64, 16), (16, 16), "bfloat16"), path)
