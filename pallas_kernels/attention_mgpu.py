@@ -42,11 +42,10 @@ import numpy as np
 from jax import lax
 from jax.experimental import pallas as pl
 
-from pallas_kernels.mosaic_gpu import (MGPU_DTYPES, interpret_params, load_vector, plgpu,
-                                       smem_transforms)
+from pallas_kernels.mosaic_gpu import interpret_params, load_vector, plgpu, smem_transforms
 from pallas_kernels.reference import MASK_VALUE
 
-__all__ = ["supports", "head_dim_padded", "attention_fwd_mgpu", "attention_bwd_mgpu"]
+__all__ = ["head_dim_padded", "attention_fwd_mgpu", "attention_bwd_mgpu"]
 
 LOG2E = math.log2(math.e)
 LN2 = math.log(2.0)
@@ -55,14 +54,6 @@ LN2 = math.log(2.0)
 def head_dim_padded(d: int) -> int:
     """The head dim the kernels see: a multiple of 64 (64, 128, 192, 256)."""
     return max(64, -(-int(d) // 64) * 64)
-
-
-def supports(dtype, block_q: int, block_k: int, head_dim: int, *, has_bias: bool,
-             has_mask: bool) -> bool:
-    """The call fits these kernels: 16-bit operands, blocks multiples of 64 up to 256,
-    a head dim up to 256, no bias and no boolean mask."""
-    return (np.dtype(dtype) in MGPU_DTYPES and not has_bias and not has_mask
-            and head_dim <= 256 and all(b % 64 == 0 and b <= 256 for b in (block_q, block_k)))
 
 
 def _wgmma_value(a, b, shape):
@@ -171,13 +162,16 @@ class _Stream:
 
 
 def _scratch(stages: int, block: int, dp: int, dtype, count: int):
+    """A :class:`_Stream`'s scratch: ``count`` operands' ``[stages, block, dp]`` buffers
+    (tiled and swizzled for wgmma) and their barriers."""
     tf = smem_transforms(dp, dtype)
     return ([plgpu.SMEM((stages, block, dp), dtype, transforms=tf) for _ in range(count)],
             [plgpu.Barrier(num_barriers=stages) for _ in range(count)])
 
 
 def _load_tiles(pairs, barrier):
-    """TMA-copy each (global slice, shared buffer) pair on one barrier and wait."""
+    """TMA-copy each (global slice, shared buffer) pair, each on its barrier of
+    ``barrier``, and wait for all of them."""
     for i, (src, dst) in enumerate(pairs):
         plgpu.copy_gmem_to_smem(src, dst, barrier.at[i])
     for i in range(len(pairs)):
