@@ -118,6 +118,20 @@ def _masked(s, row0, col0, *, rows_are_queries: bool, causal: bool, kv_len: int,
     return s
 
 
+def _logits(a_smem, b_smem, row0, col0, shape, scale2: float, ids, vec_ref, vec_idx, **mask):
+    """One tile's masked logits in base-2 units: ``a_smem @ b_smem^T`` scaled, then
+    :func:`_masked`. ``ids``: the tile rows' segment ids (None: no segments), whose
+    columns' ids are read from ``vec_ref[vec_idx]``."""
+    s = _wgmma_value(a_smem, b_smem.transpose((1, 0)), shape) * scale2
+    seg = None if ids is None else (ids, load_vector(vec_ref, vec_idx, 0))
+    return _masked(s, row0, col0, seg=seg, **mask)
+
+
+def _causal_end(q0, block_q: int, block_k: int, nk: int):
+    """The key blocks a query block starting at ``q0`` sees under causal masking."""
+    return jnp.minimum(lax.div(q0 + block_q + block_k - 1, jnp.int32(block_k)), nk)
+
+
 def _when(cond, fn):
     """``fn()`` where ``cond`` holds (a Python bool decided now, or a traced one)."""
     if isinstance(cond, (bool, np.bool_)):
@@ -209,6 +223,7 @@ def attention_fwd_mgpu(qt, kt, vt, segs, *, block_q: int, block_k: int, sm_scale
     group, nk, dtype = n // kh, sp // block_k, qt.dtype
     stages = max(1, min(stages, nk))
     scale2 = sm_scale * LOG2E
+    mask = dict(rows_are_queries=True, causal=causal, kv_len=kv_len, kv_padded=sp)
 
     def kernel(q_gmem, k_gmem, v_gmem, *refs):
         (qseg_gmem, kvseg_gmem), rest = (refs[:2], refs[2:]) if segs else ((None, None), refs)
@@ -217,9 +232,7 @@ def attention_fwd_mgpu(qt, kt, vt, segs, *, block_q: int, block_k: int, sm_scale
         bi, ni, qi = (lax.axis_index(a) for a in ("b", "n", "q"))
         ki = lax.div(ni, jnp.int32(group))
         q0 = qi * block_q
-        upper = nk
-        if causal:   # key blocks above the diagonal are skipped
-            upper = jnp.minimum(lax.div(q0 + block_q + block_k - 1, jnp.int32(block_k)), nk)
+        upper = _causal_end(q0, block_q, block_k, nk) if causal else nk   # skip above it
         kv = _Stream([k_gmem.at[bi, ki], v_gmem.at[bi, ki]], kv_smem, kv_bar, block_k,
                      stages, 0)
         kv.prime(upper)
@@ -229,12 +242,8 @@ def attention_fwd_mgpu(qt, kt, vt, segs, *, block_q: int, block_k: int, sm_scale
 
         def body(j, carry):
             acc, m_prev, l_prev = carry
-            k_smem = kv.wait(j, 0)
-            s = _wgmma_value(q_smem, k_smem.transpose((1, 0)), (block_q, block_k)) * scale2
-            seg = None if q_ids is None else (
-                q_ids, load_vector(kvseg_gmem, (bi, pl.ds(j * block_k, block_k)), 0))
-            s = _masked(s, q0, j * block_k, rows_are_queries=True, causal=causal,
-                        kv_len=kv_len, kv_padded=sp, seg=seg)
+            s = _logits(q_smem, kv.wait(j, 0), q0, j * block_k, (block_q, block_k), scale2,
+                        q_ids, kvseg_gmem, (bi, pl.ds(j * block_k, block_k)), **mask)
             m_new = jnp.maximum(m_prev, s.max(axis=1))
             alpha = jnp.exp2(m_prev - m_new)
             p = jnp.exp2(s - lax.broadcast_in_dim(m_new, s.shape, (0,)))
@@ -284,6 +293,7 @@ def attention_bwd_mgpu(qt, kt, vt, segs, dot, lse, delta, *, block_q: int, block
     kh, sp = kt.shape[1], kt.shape[2]
     group, nq, nk, dtype = n // kh, tp // block_q, sp // block_k, qt.dtype
     scale2 = sm_scale * LOG2E
+    mask = dict(rows_are_queries=True, causal=causal, kv_len=kv_len, kv_padded=sp)
     seg_ops = tuple(segs or ())
     tile_tf = smem_transforms(dp, dtype)
 
@@ -312,10 +322,8 @@ def attention_bwd_mgpu(qt, kt, vt, segs, dot, lse, delta, *, block_q: int, block
             dk, dv = carry
             rows = pl.ds(i * block_q, block_q)
             q_smem = qdo.wait(i, 0)
-            s_t = _wgmma_value(k_smem, q_smem.transpose((1, 0)), (block_k, block_q)) * scale2
-            seg = None if kv_ids is None else (kv_ids, load_vector(qseg_gmem, (bi, rows), 0))
-            s_t = _masked(s_t, k0, i * block_q, rows_are_queries=False, causal=causal,
-                          kv_len=kv_len, kv_padded=sp, seg=seg)
+            s_t = _logits(k_smem, q_smem, k0, i * block_q, (block_k, block_q), scale2, kv_ids,
+                          qseg_gmem, (bi, rows), **dict(mask, rows_are_queries=False))
             lse2 = load_vector(lse_gmem, (bi, ni, rows), 0) * LOG2E
             p_t = jnp.exp2(s_t - lax.broadcast_in_dim(lse2, s_t.shape, (1,)))
             do_smem = qdo.wait(i, 1)
@@ -343,9 +351,7 @@ def attention_bwd_mgpu(qt, kt, vt, segs, dot, lse, delta, *, block_q: int, block
         ki = lax.div(ni, jnp.int32(group))
         q0 = qi * block_q
         rows = pl.ds(q0, block_q)
-        upper = nk
-        if causal:
-            upper = jnp.minimum(lax.div(q0 + block_q + block_k - 1, jnp.int32(block_k)), nk)
+        upper = _causal_end(q0, block_q, block_k, nk) if causal else nk
         st = max(1, min(stages, nk))
         kv = _Stream([k_gmem.at[bi, ki], v_gmem.at[bi, ki]], kv_smem, kv_bar, block_k, st, 0)
         kv.prime(upper)
@@ -357,11 +363,8 @@ def attention_bwd_mgpu(qt, kt, vt, segs, dot, lse, delta, *, block_q: int, block
 
         def body(j, dq):
             k_smem = kv.wait(j, 0)
-            s = _wgmma_value(q_smem, k_smem.transpose((1, 0)), (block_q, block_k)) * scale2
-            seg = None if q_ids is None else (
-                q_ids, load_vector(kvseg_gmem, (bi, pl.ds(j * block_k, block_k)), 0))
-            s = _masked(s, q0, j * block_k, rows_are_queries=True, causal=causal,
-                        kv_len=kv_len, kv_padded=sp, seg=seg)
+            s = _logits(q_smem, k_smem, q0, j * block_k, (block_q, block_k), scale2, q_ids,
+                        kvseg_gmem, (bi, pl.ds(j * block_k, block_k)), **mask)
             p = jnp.exp2(s - lax.broadcast_in_dim(lse2, s.shape, (0,)))
             dp_ = _wgmma_value(do_smem, kv.wait(j, 1).transpose((1, 0)), (block_q, block_k))
             ds = p * (dp_ - lax.broadcast_in_dim(d_col, s.shape, (0,)))

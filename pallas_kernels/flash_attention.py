@@ -267,6 +267,8 @@ def _mgpu_segments(ins, cfg):
 
 
 def _mgpu_common(cfg, s):
+    """The Mosaic GPU kernels' keyword arguments from the primitive's params (``s``:
+    the unpadded key length)."""
     return dict(block_q=cfg["block_q"], block_k=cfg["block_k"], sm_scale=cfg["sm_scale"],
                 causal=cfg["causal"], kv_len=s, interpret=cfg["interpret"],
                 stages=cfg["num_stages"])
