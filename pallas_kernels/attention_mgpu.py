@@ -36,16 +36,18 @@ References:
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import jax.numpy as jnp
 import numpy as np
 from jax import lax
 from jax.experimental import pallas as pl
 
-from pallas_kernels.mosaic_gpu import interpret_params, load_vector, plgpu, smem_transforms
+from pallas_kernels.mosaic_gpu import (interpret_params, load_tile, load_vector, plgpu,
+                                       smem_transforms)
 from pallas_kernels.reference import MASK_VALUE
 
-__all__ = ["head_dim_padded", "attention_fwd_mgpu", "attention_bwd_mgpu"]
+__all__ = ["Extras", "head_dim_padded", "attention_fwd_mgpu", "attention_bwd_mgpu"]
 
 LOG2E = math.log2(math.e)
 LN2 = math.log(2.0)
@@ -97,34 +99,78 @@ def _zeros(shape, axis=None):
     return plgpu.layout_cast(jnp.zeros(shape, jnp.float32), layout)
 
 
-def _masked(s, row0, col0, *, rows_are_queries: bool, causal: bool, kv_len: int,
-            kv_padded: int, seg=None):
-    """The tile's logits ``s`` (base-2 units) with causal / segment masking
-    (MASK_VALUE) and padded keys (-inf). ``row0`` / ``col0``: the positions of the
-    tile's first row / column; ``seg``: (row ids, column ids) in the tile's layout."""
-    if not (causal or seg is not None or kv_len < kv_padded):
+class Extras(NamedTuple):
+    """The optional operands, padded as the kernels take them (None where absent):
+    ``bias [1|B, 1|N, Tp, Sp]`` float32, ``mask`` of that shape int8 (nonzero:
+    attend), ``q_seg [B, Tp]`` and ``kv_seg [B, Sp]`` int32."""
+    bias: object = None
+    mask: object = None
+    q_seg: object = None
+    kv_seg: object = None
+
+
+def _take(refs, extras: Extras):
+    """The extras' refs (None where absent) and the refs after them."""
+    it = iter(refs)
+    got = Extras(*(None if x is None else next(it) for x in extras))
+    return got, list(it)
+
+
+def _pair_tile(ref, bi, ni):
+    """A ``[1|B, 1|N, rows, cols]`` operand's ``[rows, cols]`` plane for (bi, ni)."""
+    if ref is None:
+        return None
+    return ref.at[bi if ref.shape[0] > 1 else 0, ni if ref.shape[1] > 1 else 0]
+
+
+class _Tiles:
+    """How one CUDA block computes its logits tiles: ``a @ b^T`` scaled to base 2,
+    plus the bias tile, then the masks: causal, the boolean mask and segment ids
+    give MASK_VALUE, padded keys -inf.
+
+    Args:
+      scale2: the logits' scale times log2(e).
+      rows_are_queries: the tiles' rows are queries (forward, dq) or keys (dk/dv).
+      causal, kv_len, kv_padded: causal masking; the unpadded and padded key lengths.
+      bias, mask: ``[rows, cols]`` planes of this block's (b, n) in the tiles'
+        orientation (global memory), or None.
+      row_ids: the resident rows' segment ids (a column vector), or None;
+      col_ids: the segment ids along the columns (a global ``[cols]`` ref).
+    """
+
+    def __init__(self, *, scale2, rows_are_queries, causal, kv_len, kv_padded, bias=None,
+                 mask=None, row_ids=None, col_ids=None):
+        self.scale2, self.rows_are_queries, self.causal = scale2, rows_are_queries, causal
+        self.kv_len, self.kv_padded = kv_len, kv_padded
+        self.bias, self.mask, self.row_ids, self.col_ids = bias, mask, row_ids, col_ids
+
+    def logits(self, a_smem, b_smem, row0, col0, shape):
+        """The masked logits (base 2) of the tile at (``row0``, ``col0``)."""
+        s = _wgmma_value(a_smem, b_smem.transpose((1, 0)), shape) * self.scale2
+        rows, cols = pl.ds(row0, shape[0]), pl.ds(col0, shape[1])
+        if self.bias is not None:
+            s = s + load_tile(self.bias, (rows, cols)) * LOG2E
+        drop = None
+        if self.mask is not None:
+            drop = load_tile(self.mask, (rows, cols)) == 0
+        if self.row_ids is not None:
+            col_ids = load_vector(self.col_ids, (cols,), 0)
+            other = (lax.broadcast_in_dim(self.row_ids, shape, (0,))
+                     != lax.broadcast_in_dim(col_ids, shape, (1,)))
+            drop = other if drop is None else jnp.logical_or(drop, other)
+        padded = self.kv_len < self.kv_padded
+        if self.causal or padded:
+            r = plgpu.broadcasted_iota(jnp.int32, shape, 0, layout=plgpu.Layout.WGMMA) + row0
+            c = plgpu.broadcasted_iota(jnp.int32, shape, 1, layout=plgpu.Layout.WGMMA) + col0
+            q_pos, k_pos = (r, c) if self.rows_are_queries else (c, r)
+            if self.causal:
+                late = q_pos < k_pos
+                drop = late if drop is None else jnp.logical_or(drop, late)
+        if drop is not None:
+            s = jnp.where(drop, MASK_VALUE, s)
+        if padded:
+            s = jnp.where(k_pos < self.kv_len, s, -jnp.inf)
         return s
-    rows = plgpu.broadcasted_iota(jnp.int32, s.shape, 0, layout=plgpu.Layout.WGMMA) + row0
-    cols = plgpu.broadcasted_iota(jnp.int32, s.shape, 1, layout=plgpu.Layout.WGMMA) + col0
-    q_pos, k_pos = (rows, cols) if rows_are_queries else (cols, rows)
-    if causal:
-        s = jnp.where(q_pos >= k_pos, s, MASK_VALUE)
-    if seg is not None:
-        r, c = seg
-        same = (lax.broadcast_in_dim(r, s.shape, (0,)) == lax.broadcast_in_dim(c, s.shape, (1,)))
-        s = jnp.where(same, s, MASK_VALUE)
-    if kv_len < kv_padded:
-        s = jnp.where(k_pos < kv_len, s, -jnp.inf)
-    return s
-
-
-def _logits(a_smem, b_smem, row0, col0, shape, scale2: float, ids, vec_ref, vec_idx, **mask):
-    """One tile's masked logits in base-2 units: ``a_smem @ b_smem^T`` scaled, then
-    :func:`_masked`. ``ids``: the tile rows' segment ids (None: no segments), whose
-    columns' ids are read from ``vec_ref[vec_idx]``."""
-    s = _wgmma_value(a_smem, b_smem.transpose((1, 0)), shape) * scale2
-    seg = None if ids is None else (ids, load_vector(vec_ref, vec_idx, 0))
-    return _masked(s, row0, col0, seg=seg, **mask)
 
 
 def _causal_end(q0, block_q: int, block_k: int, nk: int):
@@ -200,13 +246,18 @@ def _store_tiles(pairs):
     plgpu.wait_smem_to_gmem(0)
 
 
-def attention_fwd_mgpu(qt, kt, vt, segs, *, block_q: int, block_k: int, sm_scale: float,
-                       causal: bool, kv_len: int, out_types, interpret: bool, stages: int = 2):
+def _operands(extras: Extras):
+    return tuple(x for x in extras if x is not None)
+
+
+def attention_fwd_mgpu(qt, kt, vt, extras: Extras, *, block_q: int, block_k: int,
+                       sm_scale: float, causal: bool, kv_len: int, out_types, interpret: bool,
+                       stages: int = 2):
     """``(o, lse)`` for padded ``qt [B, N, Tp, Dp]``, ``kt, vt [B, K, Sp, Dp]``.
 
     Args:
       qt, kt, vt: heads-major, padded to the blocks (lengths) and to 64 (head dim).
-      segs: None or (``q_seg [B, Tp]``, ``kv_seg [B, Sp]``) int32.
+      extras: the bias, mask and segment ids (:class:`Extras`).
       block_q, block_k: the tiles (multiples of 64).
       sm_scale: the logits' scale.
       causal: query i sees keys j <= i.
@@ -222,11 +273,9 @@ def attention_fwd_mgpu(qt, kt, vt, segs, *, block_q: int, block_k: int, sm_scale
     kh, sp = kt.shape[1], kt.shape[2]
     group, nk, dtype = n // kh, sp // block_k, qt.dtype
     stages = max(1, min(stages, nk))
-    scale2 = sm_scale * LOG2E
-    mask = dict(rows_are_queries=True, causal=causal, kv_len=kv_len, kv_padded=sp)
 
     def kernel(q_gmem, k_gmem, v_gmem, *refs):
-        (qseg_gmem, kvseg_gmem), rest = (refs[:2], refs[2:]) if segs else ((None, None), refs)
+        ex, rest = _take(refs, extras)
         o_gmem, lse_gmem, q_smem, lse_smem, q_bar, kv_smem, kv_bar, *staging = rest
         staging = staging[0] if staging else None
         bi, ni, qi = (lax.axis_index(a) for a in ("b", "n", "q"))
@@ -237,13 +286,16 @@ def attention_fwd_mgpu(qt, kt, vt, segs, *, block_q: int, block_k: int, sm_scale
                      stages, 0)
         kv.prime(upper)
         _load_tiles([(q_gmem.at[bi, ni, pl.ds(q0, block_q)], q_smem)], q_bar)
-        q_ids = None if qseg_gmem is None else load_vector(
-            qseg_gmem, (bi, pl.ds(q0, block_q)), 1)
+        tiles = _Tiles(scale2=sm_scale * LOG2E, rows_are_queries=True, causal=causal,
+                       kv_len=kv_len, kv_padded=sp, bias=_pair_tile(ex.bias, bi, ni),
+                       mask=_pair_tile(ex.mask, bi, ni),
+                       row_ids=None if ex.q_seg is None else load_vector(
+                           ex.q_seg, (bi, pl.ds(q0, block_q)), 1),
+                       col_ids=None if ex.kv_seg is None else ex.kv_seg.at[bi])
 
         def body(j, carry):
             acc, m_prev, l_prev = carry
-            s = _logits(q_smem, kv.wait(j, 0), q0, j * block_k, (block_q, block_k), scale2,
-                        q_ids, kvseg_gmem, (bi, pl.ds(j * block_k, block_k)), **mask)
+            s = tiles.logits(q_smem, kv.wait(j, 0), q0, j * block_k, (block_q, block_k))
             m_new = jnp.maximum(m_prev, s.max(axis=1))
             alpha = jnp.exp2(m_prev - m_new)
             p = jnp.exp2(s - lax.broadcast_in_dim(m_new, s.shape, (0,)))
@@ -270,38 +322,39 @@ def attention_fwd_mgpu(qt, kt, vt, segs, *, block_q: int, block_k: int, sm_scale
                        kv_smem, kv_bar, *_staging(interpret, block_q, block_k, dtype)],
         grid=(b, n, tp // block_q), grid_names=("b", "n", "q"),
         interpret=interpret_params(interpret))
-    return run(qt, kt, vt, *(segs or ()))
+    return run(qt, kt, vt, *_operands(extras))
 
 
-def attention_bwd_mgpu(qt, kt, vt, segs, dot, lse, delta, *, block_q: int, block_k: int,
-                       sm_scale: float, causal: bool, kv_len: int, dq_type, dkv_type,
-                       interpret: bool, stages: int = 2):
-    """``(dq, dk, dv)`` of FlashAttention-2's backward, per query head.
+def attention_bwd_mgpu(qt, kt, vt, extras: Extras, dot, lse, delta, *, block_q: int,
+                       block_k: int, sm_scale: float, causal: bool, kv_len: int, dq_type,
+                       dkv_type, dbias_type, interpret: bool, stages: int = 2):
+    """``(dq, dk, dv[, dbias])`` of FlashAttention-2's backward, per query head.
 
     Args:
-      qt, kt, vt, segs: as :func:`attention_fwd_mgpu`.
+      qt, kt, vt, extras: as :func:`attention_fwd_mgpu`.
       dot: the output cotangent ``[B, N, Tp, Dp]``, ``qt``'s dtype.
       lse, delta: ``[B, N, Tp]`` float32 (the forward's log-sum-exp; ``rowsum(dO * O)``).
       dq_type: ``jax.ShapeDtypeStruct`` of dq ``[B, N, Tp, Dp]``.
       dkv_type: of dk and dv per query head ``[B, N, Sp, Dp]`` (the caller sums
         each GQA group).
+      dbias_type: of the logits' cotangent ``[B, N, Tp, Sp]`` float32 (with a bias;
+        the caller sums it over the bias's broadcast axes), or None.
 
     Returns:
-      ``[dq, dk, dv]``.
+      ``[dq, dk, dv]``, and ``dbias`` with ``dbias_type``.
     """
     b, n, tp, dp = qt.shape
     kh, sp = kt.shape[1], kt.shape[2]
     group, nq, nk, dtype = n // kh, tp // block_q, sp // block_k, qt.dtype
-    scale2 = sm_scale * LOG2E
-    mask = dict(rows_are_queries=True, causal=causal, kv_len=kv_len, kv_padded=sp)
-    seg_ops = tuple(segs or ())
     tile_tf = smem_transforms(dp, dtype)
-
-    def split(refs):
-        return ((refs[:2], refs[2:]) if segs else ((None, None), refs))
+    common = dict(scale2=sm_scale * LOG2E, causal=causal, kv_len=kv_len, kv_padded=sp)
+    # the dk/dv kernel's tiles are [keys, queries]: it reads bias and mask transposed
+    extras_t = extras._replace(**{f: None if getattr(extras, f) is None else
+                                  jnp.swapaxes(getattr(extras, f), 2, 3)
+                                  for f in ("bias", "mask")})
 
     def dkv_kernel(q_gmem, k_gmem, v_gmem, *refs):
-        (qseg_gmem, kvseg_gmem), rest = split(refs)
+        ex, rest = _take(refs, extras_t)
         do_gmem, lse_gmem, delta_gmem, dk_gmem, dv_gmem, k_smem, v_smem, kv_bar, \
             qdo_smem, qdo_bar, *staging = rest
         staging = staging[0] if staging else None
@@ -309,21 +362,22 @@ def attention_bwd_mgpu(qt, kt, vt, segs, dot, lse, delta, *, block_q: int, block
         ki = lax.div(ni, jnp.int32(group))
         k0 = kj * block_k
         lower = lax.div(k0, jnp.int32(block_q)) if causal else jnp.int32(0)
-        st = max(1, min(stages, nq))
         qdo = _Stream([q_gmem.at[bi, ni], do_gmem.at[bi, ni]], qdo_smem, qdo_bar, block_q,
-                      st, lower)
+                      max(1, min(stages, nq)), lower)
         qdo.prime(nq)
         _load_tiles([(k_gmem.at[bi, ki, pl.ds(k0, block_k)], k_smem),
                      (v_gmem.at[bi, ki, pl.ds(k0, block_k)], v_smem)], kv_bar)
-        kv_ids = None if kvseg_gmem is None else load_vector(
-            kvseg_gmem, (bi, pl.ds(k0, block_k)), 1)
+        tiles = _Tiles(rows_are_queries=False, bias=_pair_tile(ex.bias, bi, ni),
+                       mask=_pair_tile(ex.mask, bi, ni),
+                       row_ids=None if ex.kv_seg is None else load_vector(
+                           ex.kv_seg, (bi, pl.ds(k0, block_k)), 1),
+                       col_ids=None if ex.q_seg is None else ex.q_seg.at[bi], **common)
 
         def body(i, carry):
             dk, dv = carry
             rows = pl.ds(i * block_q, block_q)
             q_smem = qdo.wait(i, 0)
-            s_t = _logits(k_smem, q_smem, k0, i * block_q, (block_k, block_q), scale2, kv_ids,
-                          qseg_gmem, (bi, rows), **dict(mask, rows_are_queries=False))
+            s_t = tiles.logits(k_smem, q_smem, k0, i * block_q, (block_k, block_q))
             lse2 = load_vector(lse_gmem, (bi, ni, rows), 0) * LOG2E
             p_t = jnp.exp2(s_t - lax.broadcast_in_dim(lse2, s_t.shape, (1,)))
             do_smem = qdo.wait(i, 1)
@@ -343,56 +397,66 @@ def attention_bwd_mgpu(qt, kt, vt, segs, dot, lse, delta, *, block_q: int, block
                       (v_smem, dv_gmem.at[bi, ni, pl.ds(k0, block_k)])])
 
     def dq_kernel(q_gmem, k_gmem, v_gmem, *refs):
-        (qseg_gmem, kvseg_gmem), rest = split(refs)
-        do_gmem, lse_gmem, delta_gmem, dq_gmem, q_smem, do_smem, qdo_bar, kv_smem, kv_bar, \
-            *staging = rest
+        ex, rest = _take(refs, extras)
+        do_gmem, lse_gmem, delta_gmem, dq_gmem, *rest = rest
+        dbias_gmem = rest.pop(0) if dbias_type is not None else None
+        q_smem, do_smem, qdo_bar, kv_smem, kv_bar, *staging = rest
         staging = staging[0] if staging else None
         bi, ni, qi = (lax.axis_index(a) for a in ("b", "n", "q"))
         ki = lax.div(ni, jnp.int32(group))
         q0 = qi * block_q
         rows = pl.ds(q0, block_q)
         upper = _causal_end(q0, block_q, block_k, nk) if causal else nk
-        st = max(1, min(stages, nk))
-        kv = _Stream([k_gmem.at[bi, ki], v_gmem.at[bi, ki]], kv_smem, kv_bar, block_k, st, 0)
+        kv = _Stream([k_gmem.at[bi, ki], v_gmem.at[bi, ki]], kv_smem, kv_bar, block_k,
+                     max(1, min(stages, nk)), 0)
         kv.prime(upper)
         _load_tiles([(q_gmem.at[bi, ni, rows], q_smem), (do_gmem.at[bi, ni, rows], do_smem)],
                     qdo_bar)
         lse2 = load_vector(lse_gmem, (bi, ni, rows), 1) * LOG2E
         d_col = load_vector(delta_gmem, (bi, ni, rows), 1)
-        q_ids = None if qseg_gmem is None else load_vector(qseg_gmem, (bi, rows), 1)
+        tiles = _Tiles(rows_are_queries=True, bias=_pair_tile(ex.bias, bi, ni),
+                       mask=_pair_tile(ex.mask, bi, ni),
+                       row_ids=None if ex.q_seg is None else load_vector(ex.q_seg, (bi, rows), 1),
+                       col_ids=None if ex.kv_seg is None else ex.kv_seg.at[bi], **common)
+        dbias = None if dbias_gmem is None else dbias_gmem.at[bi, ni]
 
         def body(j, dq):
             k_smem = kv.wait(j, 0)
-            s = _logits(q_smem, k_smem, q0, j * block_k, (block_q, block_k), scale2, q_ids,
-                        kvseg_gmem, (bi, pl.ds(j * block_k, block_k)), **mask)
+            s = tiles.logits(q_smem, k_smem, q0, j * block_k, (block_q, block_k))
             p = jnp.exp2(s - lax.broadcast_in_dim(lse2, s.shape, (0,)))
             dp_ = _wgmma_value(do_smem, kv.wait(j, 1).transpose((1, 0)), (block_q, block_k))
             ds = p * (dp_ - lax.broadcast_in_dim(d_col, s.shape, (0,)))
+            if dbias is not None:     # the logits' cotangent is the bias's
+                dbias[rows, pl.ds(j * block_k, block_k)] = ds
             dq = _wgmma_add(dq, _lhs(ds.astype(dtype), staging), k_smem)
             kv.refill(j, upper)
             return dq
 
         dq = lax.fori_loop(0, upper, body, _zeros((block_q, dp)))
         q_smem[...] = (dq * sm_scale).astype(dtype)
+        if dbias is not None and causal:     # the skipped blocks' cotangent is zero
+            @pl.loop(upper, nk)
+            def _(j):
+                dbias[rows, pl.ds(j * block_k, block_k)] = _zeros((block_q, block_k))
         _store_tiles([(q_smem, dq_gmem.at[bi, ni, rows])])
 
-    st_q, st_k = max(1, min(stages, nq)), max(1, min(stages, nk))
-    qdo_smem, qdo_bar = _scratch(st_q, block_q, dp, dtype, 2)
+    dkv_scratch = _scratch(max(1, min(stages, nq)), block_q, dp, dtype, 2)
     dk, dv = plgpu.kernel(
         dkv_kernel, out_type=[dkv_type, dkv_type],
         scratch_types=[plgpu.SMEM((block_k, dp), dtype, transforms=tile_tf),
                        plgpu.SMEM((block_k, dp), dtype, transforms=tile_tf),
-                       plgpu.Barrier(num_barriers=2), qdo_smem, qdo_bar,
+                       plgpu.Barrier(num_barriers=2), *dkv_scratch,
                        *_staging(interpret, block_k, block_q, dtype)],
         grid=(b, n, nk), grid_names=("b", "n", "k"),
-        interpret=interpret_params(interpret))(qt, kt, vt, *seg_ops, dot, lse, delta)
-    kv_smem, kv_bar = _scratch(st_k, block_k, dp, dtype, 2)
+        interpret=interpret_params(interpret))(qt, kt, vt, *_operands(extras_t), dot, lse,
+                                               delta)
+    dq_scratch = _scratch(max(1, min(stages, nk)), block_k, dp, dtype, 2)
     dq = plgpu.kernel(
-        dq_kernel, out_type=dq_type,
+        dq_kernel, out_type=[dq_type] + ([] if dbias_type is None else [dbias_type]),
         scratch_types=[plgpu.SMEM((block_q, dp), dtype, transforms=tile_tf),
                        plgpu.SMEM((block_q, dp), dtype, transforms=tile_tf),
-                       plgpu.Barrier(num_barriers=2), kv_smem, kv_bar,
+                       plgpu.Barrier(num_barriers=2), *dq_scratch,
                        *_staging(interpret, block_q, block_k, dtype)],
         grid=(b, n, nq), grid_names=("b", "n", "q"),
-        interpret=interpret_params(interpret))(qt, kt, vt, *seg_ops, dot, lse, delta)
-    return [dq, dk, dv]
+        interpret=interpret_params(interpret))(qt, kt, vt, *_operands(extras), dot, lse, delta)
+    return [dq[0], dk, dv, *dq[1:]]

@@ -28,7 +28,7 @@ import jax
 from transforms import jit
 from pallas_kernels.blocks import (KernelConfigError, MIN_MATMUL_TILES, MIN_TILE,
                                    resolve_interpret, store_config)
-from pallas_kernels.flash_attention import flash_attention, mosaic_gpu_unsupported
+from pallas_kernels.flash_attention import flash_attention
 from pallas_kernels.matmul import matmul
 from pallas_kernels.mosaic_gpu import gpu_backend
 
@@ -96,12 +96,11 @@ def autotune(kernel: str, shape_key: tuple, make_fn: Callable[[dict], Callable],
     return best
 
 
-def _resolve_backend(op: str, kwargs: dict, interpret, dtype, why_not=None):
+def _resolve_backend(op: str, kwargs: dict, interpret, dtype):
     """The backend every candidate runs with (the caller's ``backend``, or the one
     ``None`` picks for the table's blocks) and the cache section the kernel reads
     its blocks from for it (Mosaic GPU winners are kept apart)."""
-    backend = gpu_backend(op, kwargs.pop("backend", None), resolve_interpret(interpret), dtype,
-                          why_not)
+    backend = gpu_backend(op, kwargs.pop("backend", None), resolve_interpret(interpret), dtype)
     return backend or "triton", backend == "mosaic_gpu"
 
 
@@ -117,9 +116,7 @@ def autotune_attention(q, k, v, *, causal: bool = False, candidates=None, reps: 
     ``kwargs`` go to ``flash_attention``, ``backend`` included)."""
     b, t, n, d = q.shape
     shape_key = (b, t, n, k.shape[1], k.shape[2], d, str(q.dtype), bool(causal))
-    backend, mosaic = _resolve_backend(
-        "flash_attention", kwargs, interpret, q.dtype,
-        mosaic_gpu_unsupported(kwargs.get("bias"), kwargs.get("mask"), None, None))
+    backend, mosaic = _resolve_backend("flash_attention", kwargs, interpret, q.dtype)
 
     def make(cfg):
         blocks = {x: cfg[x] for x in ("block_q", "block_k")}

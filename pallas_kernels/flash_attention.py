@@ -66,7 +66,7 @@ from pallas_kernels.mosaic_gpu import gpu_backend as choose_backend
 from pallas_kernels.reference import MASK_VALUE, reference_attention, warn_fallback
 
 __all__ = ["flash_attention", "flash_attention_fwd_p", "flash_attention_bwd_p",
-           "mosaic_gpu_unsupported", "SUPPORTED_DTYPES", "MAX_HEAD_DIM"]
+           "SUPPORTED_DTYPES", "MAX_HEAD_DIM"]
 
 SUPPORTED_DTYPES = (np.dtype(np.float32), np.dtype(jnp.bfloat16), np.dtype(np.float16))
 MAX_HEAD_DIM = 256
@@ -261,9 +261,15 @@ def _mosaic(cfg) -> bool:
     return cfg.get("gpu_backend") == "mosaic_gpu"
 
 
-def _mgpu_segments(ins, cfg):
-    """The padded segment ids as the Mosaic GPU kernels take them: ``[B, Tp]``, ``[B, Sp]``."""
-    return (ins[3][:, :, 0], ins[4][:, 0, :]) if cfg["has_segments"] else None
+def _mgpu_extras(ins, cfg) -> _amgpu.Extras:
+    """The padded extras as the Mosaic GPU kernels take them: a float32 bias, the
+    int8 mask, segment ids ``[B, Tp]`` and ``[B, Sp]``."""
+    it = iter(ins[3:])
+    bias = next(it).astype(jnp.float32) if cfg["has_bias"] else None
+    mask = next(it) if cfg["has_mask"] else None
+    q_seg, kv_seg = (next(it)[:, :, 0], next(it)[:, 0, :]) if cfg["has_segments"] else (None,
+                                                                                       None)
+    return _amgpu.Extras(bias, mask, q_seg, kv_seg)
 
 
 def _mgpu_common(cfg, s):
@@ -397,7 +403,7 @@ def _fwd_lowering(*args, **cfg):
     bq, bk = cfg["block_q"], cfg["block_k"]
     if _mosaic(cfg):
         o, lse = _amgpu.attention_fwd_mgpu(
-            *ins[:3], _mgpu_segments(ins, cfg), **_mgpu_common(cfg, s),
+            *ins[:3], _mgpu_extras(ins, cfg), **_mgpu_common(cfg, s),
             out_types=[out_struct((b, n, tp, dp), q.dtype, q, k, v),
                        out_struct((b, n, tp), jnp.float32, q, k, v)])
         return [jnp.swapaxes(o[:, :, :t, :d], 1, 2), lse[:, :, :t]]
@@ -506,35 +512,39 @@ def _bwd_lowering(*args, **cfg):
     def per_kv_head(x):
         return jnp.swapaxes(x[:, :, :s, :d].astype(jnp.float32).reshape(b, kh, g, s, d).sum(2),
                             1, 2).astype(k.dtype)
+    dbias_type = out_struct((b, n, tp, sp), jnp.float32, q, k, v, do) if cfg["has_bias"] \
+        else None
     if _mosaic(cfg):
-        dq, dk, dv = _amgpu.attention_bwd_mgpu(
-            *ins[:3], _mgpu_segments(ins, cfg), rows[0], rows[1][..., 0], rows[2][..., 0],
+        res = _amgpu.attention_bwd_mgpu(
+            *ins[:3], _mgpu_extras(ins, cfg), rows[0], rows[1][..., 0], rows[2][..., 0],
             **_mgpu_common(cfg, s), dq_type=out_struct((b, n, tp, dp), q.dtype, q, k, v, do),
-            dkv_type=out_struct((b, n, sp, dp), q.dtype, q, k, v, do))
-        return [jnp.swapaxes(dq[:, :, :t, :d], 1, 2), per_kv_head(dk), per_kv_head(dv)]
-    # dk, dv per query head (grid over key blocks), summed over each GQA group below
-    dkv = functools.partial(_dkv_kernel, cfg=cfg, kv_len=s, num_q_blocks=tp // bq)
-    dk, dv = _call(dkv, (b, n, sp // bk),
-                   _specs(extras, cfg, dims, q_rows=tp, k_rows=bk, q_block="k")
-                   + [_tile_spec(tp, dp, False), _row_spec(tp, False), _row_spec(tp, False)],
-                   [_tile_spec(bk, dp, True)] * 2,
-                   [out_struct((b, n, sp, dp), jnp.float32, q, k, v, do)] * 2, cfg,
-                   "flash_attention_dkv")(*ins, *rows)
-    # dq (and dbias) with a grid over query blocks
-    dq_k = functools.partial(_dq_kernel, cfg=cfg, kv_len=s, num_k_blocks=sp // bk)
-    out_specs = [_tile_spec(bq, dp, True)]
-    out_shape = [out_struct((b, n, tp, dp), q.dtype, q, k, v, do)]
-    if cfg["has_bias"]:
-        out_specs.append(pl.BlockSpec((None, None, bq, sp), lambda bi, ni, x: (bi, ni, x, 0)))
-        out_shape.append(out_struct((b, n, tp, sp), jnp.float32, q, k, v, do))
-    res = _call(dq_k, (b, n, tp // bq),
-                _specs(extras, cfg, dims, q_rows=bq, k_rows=sp, q_block="q")
-                + [_tile_spec(bq, dp, True), _row_spec(bq, True), _row_spec(bq, True)],
-                out_specs, out_shape, cfg, "flash_attention_dq")(*ins, *rows)
-    outs = [jnp.swapaxes(res[0][:, :, :t, :d], 1, 2), per_kv_head(dk), per_kv_head(dv)]
+            dkv_type=out_struct((b, n, sp, dp), q.dtype, q, k, v, do), dbias_type=dbias_type)
+        (dq, dk, dv), dbias = res[:3], res[3:]
+    else:
+        # dk, dv per query head (grid over key blocks), summed over each GQA group below
+        dkv = functools.partial(_dkv_kernel, cfg=cfg, kv_len=s, num_q_blocks=tp // bq)
+        dk, dv = _call(dkv, (b, n, sp // bk),
+                       _specs(extras, cfg, dims, q_rows=tp, k_rows=bk, q_block="k")
+                       + [_tile_spec(tp, dp, False), _row_spec(tp, False), _row_spec(tp, False)],
+                       [_tile_spec(bk, dp, True)] * 2,
+                       [out_struct((b, n, sp, dp), jnp.float32, q, k, v, do)] * 2, cfg,
+                       "flash_attention_dkv")(*ins, *rows)
+        # dq (and dbias) with a grid over query blocks
+        dq_k = functools.partial(_dq_kernel, cfg=cfg, kv_len=s, num_k_blocks=sp // bk)
+        out_specs = [_tile_spec(bq, dp, True)]
+        out_shape = [out_struct((b, n, tp, dp), q.dtype, q, k, v, do)]
+        if cfg["has_bias"]:
+            out_specs.append(pl.BlockSpec((None, None, bq, sp),
+                                          lambda bi, ni, x: (bi, ni, x, 0)))
+            out_shape.append(dbias_type)
+        dq, *dbias = _call(dq_k, (b, n, tp // bq),
+                           _specs(extras, cfg, dims, q_rows=bq, k_rows=sp, q_block="q")
+                           + [_tile_spec(bq, dp, True), _row_spec(bq, True), _row_spec(bq, True)],
+                           out_specs, out_shape, cfg, "flash_attention_dq")(*ins, *rows)
+    outs = [jnp.swapaxes(dq[:, :, :t, :d], 1, 2), per_kv_head(dk), per_kv_head(dv)]
     if cfg["has_bias"]:
         bias = extras[0]
-        dbias = res[1][:, :, :t, :s]
+        dbias = dbias[0][:, :, :t, :s]
         axes = tuple(a for a in (0, 1) if bias.shape[a] == 1 and dbias.shape[a] > 1)
         outs.append(dbias.sum(axes, keepdims=True).astype(bias.dtype))
     return outs
@@ -635,7 +645,7 @@ def flash_attention(q, k, v, *, bias=None, mask=None, segment_ids=None, causal: 
       interpret: run the kernels in Pallas interpret mode (default: on CPU).
       backend: the GPU kernels: ``"triton"`` (Pallas' Triton lowering),
         ``"mosaic_gpu"`` (Hopper wgmma + TMA, :mod:`pallas_kernels.attention_mgpu`;
-        bfloat16 / float16, no ``bias`` / ``mask``, blocks of at least 64; with
+        bfloat16 / float16, blocks of at least 64; with
         ``interpret`` it runs under jax >= 0.11's GPU interpreter) or None: on a
         GPU, Mosaic GPU where jax >= 0.11 deprecates Triton and the call fits it,
         else Triton.
@@ -691,7 +701,7 @@ def flash_attention(q, k, v, *, bias=None, mask=None, segment_ids=None, causal: 
                           f"{get_aval(bias).str_short()}.")
     interpret = resolve_interpret(interpret)
     gpu_backend = choose_backend("flash_attention", backend, interpret, qa.dtype,
-                                 mosaic_gpu_unsupported(bias, mask, block_q, block_k))
+                                 _mosaic_gpu_unsupported(block_q, block_k))
     shape_key = (b, t, n, s, ka.shape[2], d, str(qa.dtype), bool(causal))
     blocks = attention_blocks(shape_key, d, t, s, interpret, block_q, block_k,
                               mosaic_gpu=gpu_backend == "mosaic_gpu")
@@ -707,10 +717,8 @@ def flash_attention(q, k, v, *, bias=None, mask=None, segment_ids=None, causal: 
     return out
 
 
-def mosaic_gpu_unsupported(bias, mask, block_q, block_k) -> str | None:
+def _mosaic_gpu_unsupported(block_q, block_k) -> str | None:
     """What of this call the Mosaic GPU kernels do not take (None: they take it)."""
-    if bias is not None or mask is not None:
-        return "a bias or a boolean mask"
     small = [f"{name}={blk}" for name, blk in (("block_q", block_q), ("block_k", block_k))
              if blk is not None and blk < 64]
     return f"{', '.join(small)} (wgmma tiles are at least 64)" if small else None

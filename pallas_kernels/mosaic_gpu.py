@@ -27,7 +27,7 @@ except ImportError:  # pragma: no cover - a jaxlib without Mosaic GPU
     plgpu = None
 
 __all__ = ["plgpu", "MGPU_DTYPES", "available", "interpreter_available", "gpu_backend",
-           "smem_transforms", "load_vector", "interpret_params"]
+           "smem_transforms", "load_vector", "load_tile", "interpret_params"]
 
 # wgmma takes 16-bit floats (float32 goes to the Triton kernels)
 MGPU_DTYPES = (np.dtype(jnp.bfloat16), np.dtype(jnp.float16))
@@ -106,11 +106,20 @@ _LOAD_IDX = None if plgpu is None else inspect.signature(plgpu.load).parameters.
 _LOAD_TAKES_IDX = _LOAD_IDX is not None and _LOAD_IDX.default is inspect.Parameter.empty
 
 
+def _load(ref, idx, layout):
+    if _LOAD_TAKES_IDX:
+        return plgpu.load(ref, idx, layout=layout, optimized=False)
+    return plgpu.load(ref.at[idx], layout=layout, optimized=False)
+
+
 def load_vector(ref, idx, axis: int):
     """``ref[idx]`` (a vector) from global memory, laid out as a row (``axis=0``: one
     value per column of a wgmma accumulator) or a column (``axis=1``: one per row).
     A plain load, off the TMA path: for small per-tile vectors (bias, lse, ids)."""
-    layout = plgpu.Layout.WGMMA.reduce(axis)
-    if _LOAD_TAKES_IDX:
-        return plgpu.load(ref, idx, layout=layout, optimized=False)
-    return plgpu.load(ref.at[idx], layout=layout, optimized=False)
+    return _load(ref, idx, plgpu.Layout.WGMMA.reduce(axis))
+
+
+def load_tile(ref, idx):
+    """``ref[idx]`` (a 2-D tile) from global memory in a wgmma accumulator's layout
+    (a plain load: attention's bias and mask tiles, added to its logits)."""
+    return _load(ref, idx, plgpu.Layout.WGMMA)

@@ -193,23 +193,32 @@ def test_mosaic_gpu_kernels_in_the_gpu_interpreter_match_jax_nn():
     """The Mosaic GPU (wgmma + TMA) forward, dk/dv and dq kernels under jax's GPU
     interpreter: values and gradients, causal with segment ids (two TMA stages of
     64-row key blocks, the causal bounds of both loops), GQA, lengths padded to the
-    64-row blocks (70 -> 128), head dim 40 padded to 64; and a vmapped non-causal call."""
+    64-row blocks (70 -> 128), head dim 40 padded to 64; a bias broadcast over the
+    batch (its gradient summed) with a boolean mask, causal; a vmapped plain call."""
     bf = jnp.bfloat16
     q, k, v = _a(1, 70, 2, 40, dtype=bf), _a(1, 130, 1, 40, dtype=bf), _a(1, 130, 1, 40, dtype=bf)
     seg = jnp.asarray(np.repeat([0, 1], [30, 100])[None], jnp.int32)
     seg_q = seg[:, :70]
-    qv = jnp.stack([q[:, :64], -q[:, :64]])
+    q2, k2, v2 = _a(2, 64, 2, 40, dtype=bf), _a(2, 64, 2, 40, dtype=bf), _a(2, 64, 2, 40, dtype=bf)
+    bias = _a(1, 2, 64, 64)
+    mask = jnp.asarray(_rng.random((2, 1, 64, 64)) > 0.3).at[..., 0].set(True)
+    qv = jnp.stack([q2[:1], -q2[:1]])
     kw = dict(backend="mosaic_gpu")
 
-    def fns(lib_grad, causal_seg, plain):
+    def fns(lib_grad, causal_seg, bias_mask, plain):
         return {"causal_seg": _value_and_grads(lib_grad, causal_seg, (q, k, v)),
+                "bias_mask": _value_and_grads(lib_grad, bias_mask, (q2, k2, v2, bias)),
                 "vmap": plain(qv)}
     ours = (lambda q, k, v: flash_attention(q, k, v, causal=True, segment_ids=(seg_q, seg),
                                             **kw),
-            T.vmap(lambda q: flash_attention(q, k[:, :64], v[:, :64], **kw)))
-    mask = (seg_q[:, :, None] == seg[:, None, :])[:, None]
-    theirs = (lambda q, k, v: jax.nn.dot_product_attention(q, k, v, mask=mask, is_causal=True),
-              jax.vmap(lambda q: jax.nn.dot_product_attention(q, k[:, :64], v[:, :64])))
+            lambda q, k, v, b: flash_attention(q, k, v, bias=b, mask=mask, causal=True, **kw),
+            T.vmap(lambda q: flash_attention(q, k2[:1], v2[:1], **kw)))
+    seg_mask = (seg_q[:, :, None] == seg[:, None, :])[:, None]
+    theirs = (lambda q, k, v: jax.nn.dot_product_attention(q, k, v, mask=seg_mask,
+                                                           is_causal=True),
+              lambda q, k, v, b: jax.nn.dot_product_attention(q, k, v, bias=b, mask=mask,
+                                                              is_causal=True),
+              jax.vmap(lambda q: jax.nn.dot_product_attention(q, k2[:1], v2[:1])))
     graph = fx.make_graph(lambda: fns(T.grad, *ours))()
     used = {e.params["gpu_backend"] for name in ("flash_attention_fwd", "flash_attention_bwd")
             for e in fx.find(graph, name, recursive=True)}
@@ -244,8 +253,6 @@ def test_fallback_warns_and_bad_inputs_raise_typed_errors():
         (KernelConfigError, "backend=", lambda: flash_attention(Q, K, V, backend="cuda")),
         (KernelConfigError, "bfloat16 / float16",
          lambda: flash_attention(Q, K, V, backend="mosaic_gpu")),
-        (KernelConfigError, "bias or a boolean mask", lambda: flash_attention(
-            *(x.astype(jnp.bfloat16) for x in (Q, K, V)), mask=MASK, backend="mosaic_gpu")),
         (KernelConfigError, "at least 64", lambda: flash_attention(
             *(x.astype(jnp.bfloat16) for x in (Q, K, V)), block_q=32, backend="mosaic_gpu")),
     ]

@@ -72,15 +72,18 @@ def test_mosaic_gpu_matmul_lowers_for_an_h200():
 
 def test_mosaic_gpu_attention_lowers_for_an_h200():
     """The Mosaic GPU flash attention (forward, dk/dv and dq kernels: wgmma with the
-    probabilities as a register operand, TMA streams), causal with segment ids, GQA,
-    padded lengths and head dim, lowered for CUDA from this machine."""
-    def attention_grad(q, k, v, seg_q, seg_k):
-        loss = lambda q, k, v: flash_attention(  # noqa: E731
-            q, k, v, causal=True, segment_ids=(seg_q, seg_k), interpret=False,
+    probabilities as a register operand, TMA streams, bias / mask tiles and the dbias
+    store from registers), causal with segment ids, a bias and a mask, GQA, padded
+    lengths and head dim, lowered for CUDA from this machine."""
+    def attention_grad(q, k, v, b, seg_q, seg_k):
+        loss = lambda q, k, v, b: flash_attention(  # noqa: E731
+            q, k, v, bias=b, mask=jnp.ones((1, 1, 200, 300), bool), causal=True,
+            segment_ids=(seg_q, seg_k), interpret=False,
             backend="mosaic_gpu").astype(np.float32).sum()
-        return T.grad(loss, argnums=(0, 1, 2))(q, k, v)
+        return T.grad(loss, argnums=(0, 1, 2, 3))(q, k, v, b)
     q, k = jnp.zeros((1, 200, 4, 40), jnp.bfloat16), jnp.zeros((1, 300, 2, 40), jnp.bfloat16)
-    gpu = _lowered_text(attention_grad, (q, k, k, jnp.zeros((1, 200), jnp.int32),
+    gpu = _lowered_text(attention_grad, (q, k, k, jnp.zeros((1, 4, 200, 300)),
+                                         jnp.zeros((1, 200), jnp.int32),
                                          jnp.zeros((1, 300), jnp.int32)), "gpu")
     assert gpu.count("mosaic_gpu") >= 3 and "triton" not in gpu, \
         "the forward, dk/dv and dq kernels, all by Mosaic GPU"
