@@ -73,27 +73,35 @@ def test_flash_attention_compiled_segments_vmap_and_reference():
 
 def test_flash_attention_mosaic_gpu_compiled_matches_jax_nn():
     """The Mosaic GPU kernels (wgmma + TMA): head dims 64 / 128, bf16 / f16, causal
-    with segment ids and not, GQA, padded lengths, vmap; values and gradients."""
+    with segment ids, and bias + mask (the bias's gradient too), GQA, padded lengths,
+    vmap; values and gradients."""
     seg = jnp.asarray(np.sort(_rng.integers(0, 3, (2, 300)), axis=1), jnp.int32)
+    bias = _a(1, 8, 200, 300)
+    bool_mask = jnp.asarray(_rng.random((2, 1, 200, 300)) > 0.2).at[..., 0].set(True)
     for d in (64, 128):
         for dtype in (jnp.bfloat16, jnp.float16):
             q, k, v = _a(2, 200, 8, d, dtype=dtype), _a(2, 300, 2, d, dtype=dtype), \
                 _a(2, 300, 2, d, dtype=dtype)
             for causal in (False, True):
                 segs = (seg[:, :200], seg) if causal else None
-                mask = (seg[:, :200, None] == seg[:, None, :])[:, None] if causal else None
+                mask = (seg[:, :200, None] == seg[:, None, :])[:, None] if causal else bool_mask
+                b_ = None if causal else bias
 
-                def ours(q, k, v):
-                    return flash_attention(q, k, v, causal=causal, segment_ids=segs,
-                                           interpret=False, backend="mosaic_gpu")
+                def ours(q, k, v, b):
+                    return flash_attention(q, k, v, bias=b, mask=None if causal else mask,
+                                           causal=causal, segment_ids=segs, interpret=False,
+                                           backend="mosaic_gpu")
 
-                def theirs(q, k, v):
-                    return jax.nn.dot_product_attention(q, k, v, mask=mask, is_causal=causal)
-                got = T.jit(lambda *a: (ours(*a), T.grad(_loss(ours), argnums=(0, 1, 2))(*a),
-                                        T.vmap(ours)(*(x[None] for x in a))))(q, k, v)
+                def theirs(q, k, v, b):
+                    return jax.nn.dot_product_attention(q, k, v, bias=b, mask=mask,
+                                                        is_causal=causal)
+                argnums = (0, 1, 2) if causal else (0, 1, 2, 3)
+                got = T.jit(lambda *a: (ours(*a), T.grad(_loss(ours), argnums=argnums)(*a),
+                                        T.vmap(lambda q: ours(q, *a[1:]))(a[0][None])))(
+                    q, k, v, b_)
                 with jax.default_matmul_precision("highest"):
                     want = jax.jit(lambda *a: (theirs(*a), jax.grad(
-                        _loss(theirs), argnums=(0, 1, 2))(*a), theirs(*a)[None]))(q, k, v)
+                        _loss(theirs), argnums=argnums)(*a), theirs(*a)[None]))(q, k, v, b_)
                 assert_trees_close(got, want, what=f"mosaic d={d} {dtype} causal={causal}",
                                    **_tol(dtype))
 
