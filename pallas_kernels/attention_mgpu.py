@@ -16,14 +16,15 @@ done), so the copies of the next tiles overlap this tile's math:
   ``S^T = K Q^T``, ``P^T`` from the saved lse, ``dV += P^T dO``,
   ``dP^T = V dO^T``, ``dS^T = P^T (dP^T - D)``, ``dK += dS^T Q``.
 - backward, dq: grid over query blocks, loop over key blocks:
-  ``dQ += dS K``.
+  ``dQ += dS K``; with a bias, ``dS`` is also stored as the bias's cotangent.
 
 Causal attention stops (forward, dq) or starts (dk/dv) the loop at the
-diagonal. Masks as the ``pallas_call`` kernels: causal and segment ids give the
-finite ``MASK_VALUE``, padded keys ``-inf``. Bias and a boolean mask are not
-taken (those calls go to the Triton kernels). Head dims are padded to a
-multiple of 64 (one 128-byte swizzle of bfloat16), blocks are multiples of 64
-(a warpgroup's wgmma rows).
+diagonal. The bias is added to the scaled logits; masks as the ``pallas_call``
+kernels: causal, the boolean mask and segment ids give the finite
+``MASK_VALUE``, padded keys ``-inf``. Bias and mask tiles are plain loads in the
+accumulator's layout (the dk/dv kernel reads them transposed). Head dims are
+padded to a multiple of 64 (one 128-byte swizzle of bfloat16), blocks are
+multiples of 64 (a warpgroup's wgmma rows).
 
 Off a GPU the kernels run under jax 0.11's GPU interpreter (the tests); on jax
 0.10 they are only lowered (cross-platform, for an abstract H200).
