@@ -68,27 +68,28 @@ def _wgmma_value(a, b, shape):
     return pl.run_scoped(body, plgpu.ACC(shape, jnp.float32))
 
 
-def _wgmma_add(acc, a, b):
-    """``acc + a @ b`` for a register accumulator ``acc`` (float32, WGMMA layout).
-    (Not ``pl.run_state`` on ``ACC.init(acc)``: jax 0.11's GPU interpreter does
-    not run ``run_state``.)"""
-    return acc + _wgmma_value(a, b, acc.shape)
+def _wgmma_add(acc, a, b, staging):
+    """``acc + a @ b`` for a float32 accumulator value ``acc`` (WGMMA layout) and a
+    16-bit register tile ``a``.
 
-
-def _lhs(x, staging):
-    """A 16-bit register tile as wgmma's left operand: the registers themselves,
-    or, with a ``staging`` buffer, the tile stored to shared memory first (jax
-    0.11's GPU interpreter reads wgmma operands from shared memory only; the
-    compiled kernels keep them in registers)."""
+    Compiled (``staging`` None): wgmma reads ``a`` from registers and accumulates
+    into ``acc`` in place (``pl.run_state`` on ``ACC.init(acc)``). Under jax 0.11's
+    GPU interpreter (``staging``: a shared-memory buffer of ``a``'s shape), which
+    reads wgmma operands from shared memory only and does not run ``run_state``:
+    ``a`` goes through ``staging`` and the product into a fresh accumulator, added
+    after. Both compute the same values.
+    """
     if staging is None:
-        return x
-    staging[...] = x
+        def body(acc_ref):
+            plgpu.wgmma(acc_ref, a, b)
+        return pl.run_state(body)(plgpu.ACC.init(acc))
+    staging[...] = a
     plgpu.commit_smem()          # the stores are visible to wgmma (the async proxy)
-    return staging
+    return acc + _wgmma_value(staging, b, acc.shape)
 
 
 def _staging(interpret: bool, rows: int, cols: int, dtype):
-    """The shared-memory scratch of :func:`_lhs` (interpret mode only)."""
+    """The shared-memory scratch of :func:`_wgmma_add` (interpret mode only)."""
     if not interpret:
         return []
     return [plgpu.SMEM((rows, cols), dtype, transforms=smem_transforms(cols, dtype))]
@@ -302,7 +303,7 @@ def attention_fwd_mgpu(qt, kt, vt, extras: Extras, *, block_q: int, block_k: int
             p = jnp.exp2(s - lax.broadcast_in_dim(m_new, s.shape, (0,)))
             l_new = l_prev * alpha + p.sum(axis=1)
             acc = acc * lax.broadcast_in_dim(alpha, acc.shape, (0,))
-            acc = _wgmma_add(acc, _lhs(p.astype(dtype), staging), kv.wait(j, 1))
+            acc = _wgmma_add(acc, p.astype(dtype), kv.wait(j, 1), staging)
             kv.refill(j, upper)
             return acc, m_new, l_new
 
@@ -382,11 +383,11 @@ def attention_bwd_mgpu(qt, kt, vt, extras: Extras, dot, lse, delta, *, block_q: 
             lse2 = load_vector(lse_gmem, (bi, ni, rows), 0) * LOG2E
             p_t = jnp.exp2(s_t - lax.broadcast_in_dim(lse2, s_t.shape, (1,)))
             do_smem = qdo.wait(i, 1)
-            dv = _wgmma_add(dv, _lhs(p_t.astype(dtype), staging), do_smem)
+            dv = _wgmma_add(dv, p_t.astype(dtype), do_smem, staging)
             dp_t = _wgmma_value(v_smem, do_smem.transpose((1, 0)), (block_k, block_q))
             d_row = load_vector(delta_gmem, (bi, ni, rows), 0)
             ds_t = p_t * (dp_t - lax.broadcast_in_dim(d_row, s_t.shape, (1,)))
-            dk = _wgmma_add(dk, _lhs(ds_t.astype(dtype), staging), q_smem)
+            dk = _wgmma_add(dk, ds_t.astype(dtype), q_smem, staging)
             qdo.refill(i, nq)
             return dk, dv
 
@@ -429,7 +430,7 @@ def attention_bwd_mgpu(qt, kt, vt, extras: Extras, dot, lse, delta, *, block_q: 
             ds = p * (dp_ - lax.broadcast_in_dim(d_col, s.shape, (0,)))
             if dbias is not None:     # the logits' cotangent is the bias's
                 dbias[rows, pl.ds(j * block_k, block_k)] = ds
-            dq = _wgmma_add(dq, _lhs(ds.astype(dtype), staging), k_smem)
+            dq = _wgmma_add(dq, ds.astype(dtype), k_smem, staging)
             kv.refill(j, upper)
             return dq
 
