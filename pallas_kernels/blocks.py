@@ -29,8 +29,8 @@ from fx.errors import FxError
 __all__ = ["KernelConfigError", "KernelUnavailableError", "platform", "target_platform",
            "resolve_interpret",
            "check_block", "next_power_of_2", "round_up", "compiler_params", "AttentionBlocks",
-           "MatmulBlocks", "attention_blocks", "matmul_blocks", "TABLE", "MIN_TILE", "MIN_MATMUL_TILES",
-           "cache_path",
+           "MatmulBlocks", "attention_blocks", "matmul_blocks", "TABLE", "MIN_TILE",
+           "MIN_MATMUL_TILES", "cache_path",
            "cached_config", "store_config", "out_struct"]
 
 

@@ -1,5 +1,5 @@
 """What the Mosaic GPU kernels share: availability, the backend choice, shared-memory
-transforms and the plain vector load.
+transforms and the plain (non-TMA) vector and tile loads.
 
 jax 0.11 deprecates the Pallas Triton backend for Mosaic GPU (Hopper ``wgmma``,
 TMA, ``plgpu.kernel``). The kernels written for it (``matmul_mgpu``,
