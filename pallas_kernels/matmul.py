@@ -52,8 +52,8 @@ from fx.ir import ShapedArray
 from transforms import jvp as fjvp
 from pallas_kernels import matmul_mgpu as _mgpu
 from pallas_kernels.mosaic_gpu import gpu_backend as choose_backend
-from pallas_kernels.blocks import (KernelConfigError, compiler_params, matmul_blocks, out_struct,
-                                   resolve_interpret, round_up)
+from pallas_kernels.blocks import (KernelConfigError, MIN_MATMUL_TILES, compiler_params,
+                                   matmul_blocks, out_struct, resolve_interpret, round_up)
 from pallas_kernels.flash_attention import SUPPORTED_DTYPES, _dot
 
 __all__ = ["matmul", "matmul_p", "ACTIVATIONS"]
@@ -249,7 +249,8 @@ def matmul(a, b, *, block_m=None, block_n=None, block_k=None, out_dtype=None, bi
     Raises:
       ShapeError / FxTypeError: ranks, contracted sizes, dtypes that do not fit.
       KernelConfigError: an unknown activation or backend, a block that is not a
-        power of two, float32 operands with ``backend="mosaic_gpu"``.
+        power of two, float32 operands or blocks below wgmma's (64, 16, 16) with
+        ``backend="mosaic_gpu"``.
       KernelUnavailableError: ``backend="mosaic_gpu"`` in interpret mode on jax 0.10.
 
     Example::
@@ -272,7 +273,11 @@ def matmul(a, b, *, block_m=None, block_n=None, block_k=None, out_dtype=None, bi
         raise ShapeError(f"matmul: a {aa.str_short()} and b {ba.str_short()} must have rank "
                          f">= 2 ([..., M, K] @ [..., K, N]).")
     interpret = resolve_interpret(interpret)
-    gpu_backend = choose_backend("matmul", backend, interpret, aa.dtype)
+    small = [f"{name}={blk}" for name, blk, low in zip(
+        ("block_m", "block_n", "block_k"), (block_m, block_n, block_k),
+        MIN_MATMUL_TILES["mosaic_gpu"]) if blk is not None and blk < low]
+    gpu_backend = choose_backend("matmul", backend, interpret, aa.dtype, f"{', '.join(small)} "
+                                 f"(below the smallest wgmma tiles)" if small else None)
     m, k, n = aa.shape[-2], aa.shape[-1], ba.shape[-1]
     key = (aa.shape, ba.shape, str(aa.dtype))
     blocks = matmul_blocks(key, m, n, k, interpret, block_m, block_n, block_k,

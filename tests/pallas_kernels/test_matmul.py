@@ -123,6 +123,8 @@ def test_typed_errors():
         (KernelConfigError, "power of two|padded length", lambda: matmul(A, B, block_k=24)),
         (KernelConfigError, "backend=", lambda: matmul(A, B, backend="cuda")),
         (KernelConfigError, "bfloat16 / float16", lambda: matmul(A, B, backend="mosaic_gpu")),
+        (KernelConfigError, "block_m=32", lambda: matmul(
+            A.astype(jnp.bfloat16), B.astype(jnp.bfloat16), block_m=32, backend="mosaic_gpu")),
     ]
     if not _mgpu.interpreter_available():
         bad.append((KernelUnavailableError, "jax >= 0.11", lambda: matmul(
