@@ -244,14 +244,15 @@ print(json.dumps(cache, indent=1)[:400])
 # Interpret mode accepts code the GPU compiler would reject. `target_platform`
 # builds the kernels for another platform (its block table and compiler
 # parameters), and jax's cross-platform lowering produces the program a CUDA
-# machine would compile: the kernel is a Triton call in it. (Generating PTX
-# needs the device; `tests/pallas_kernels/test_lowering.py` does this for every
-# kernel, for CUDA and TPU.)
+# machine would compile: with `backend="triton"` the kernel is a Triton call in
+# it. (Generating PTX needs the device; `tests/pallas_kernels/test_lowering.py`
+# does this for every kernel, for CUDA and TPU.)
 
 # %%
 qg = jnp.zeros((1, 128, 2, 64), jnp.bfloat16)
 with blocks.target_platform("gpu"):
-    gpu_graph = fx.make_graph(lambda q, k, v: pk.flash_attention(q, k, v, causal=True))(qg, qg, qg)
+    gpu_graph = fx.make_graph(lambda q, k, v: pk.flash_attention(q, k, v, causal=True,
+                                                                 backend="triton"))(qg, qg, qg)
     gpu_text = jax.jit(lambda *a: fx.lower_graph(gpu_graph, *a)).trace(qg, qg, qg).lower(
         lowering_platforms=("cuda",)).as_text()
 fwd_eqn = fx.find(gpu_graph, "flash_attention_fwd", recursive=True)[0]
@@ -260,17 +261,23 @@ print({k_: fwd_eqn.params[k_] for k_ in ("block_q", "block_k", "num_warps", "num
 print("triton calls in the CUDA program:", gpu_text.count("triton"))
 
 # %% [markdown]
-# The matmul also has a Mosaic GPU kernel (Hopper `wgmma`, jax >= 0.11's GPU
-# Pallas backend): `backend="mosaic_gpu"` (the default on a GPU with jax >= 0.11
-# for 16-bit operands). Lowered for an H200 from here, it is a Mosaic GPU call:
+# Both kernels also have Mosaic GPU implementations (Hopper `wgmma` + TMA, jax
+# >= 0.11's GPU Pallas backend, where Triton is deprecated):
+# `backend="mosaic_gpu"`, the default on a GPU with jax >= 0.11 for 16-bit
+# operands. Lowered for an H200 from here, they are Mosaic GPU calls:
 
 # %%
 ag = jnp.zeros((256, 128), jnp.bfloat16)
 with blocks.target_platform("gpu"):
     mm_text = jax.jit(lambda a, b: pk.matmul(a, b, backend="mosaic_gpu", interpret=False)).trace(
         ag, ag.T).lower(lowering_platforms=("cuda",)).as_text()
-print("Mosaic GPU calls in the CUDA program:", mm_text.count("mosaic_gpu"))
+    fa_text = jax.jit(lambda q, k, v: pk.flash_attention(
+        q, k, v, causal=True, backend="mosaic_gpu", interpret=False)).trace(
+        qg, qg, qg).lower(lowering_platforms=("cuda",)).as_text()
+print("Mosaic GPU calls in the CUDA programs:", mm_text.count("mosaic_gpu"),
+      fa_text.count("mosaic_gpu"))
 assert mm_text.count("mosaic_gpu") >= 1 and "triton" not in mm_text
+assert fa_text.count("mosaic_gpu") >= 1 and "triton" not in fa_text
 
 # %% [markdown]
 # ## GPU figures
