@@ -36,6 +36,7 @@ import jax.numpy as jnp
 
 import pallas_kernels as pk
 from pallas_kernels.blocks import platform
+from pallas_kernels.mosaic_gpu import interpreter_available
 from transforms import grad, jit
 
 
@@ -132,7 +133,8 @@ def _fmt_row(row: dict) -> str:
 
 
 def cpu_correctness() -> list[dict]:
-    """Interpret-mode values and gradients against jax.nn / jnp, tiny shapes."""
+    """Interpret-mode values and gradients against jax.nn / jnp, tiny shapes (and, on
+    jax >= 0.11, the Mosaic GPU kernels under its GPU interpreter, bfloat16)."""
     rng = np.random.default_rng(0)
     q, k, v = (jnp.asarray(rng.normal(size=s), jnp.float32)
                for s in ((2, 20, 4, 16), (2, 24, 2, 16), (2, 24, 2, 16)))
@@ -152,6 +154,30 @@ def cpu_correctness() -> list[dict]:
     err = float(jnp.max(jnp.abs(jit(lambda a, b: pk.matmul(a, b, activation="relu"))(a, b)
                                 - jax.nn.relu(a @ b))))
     rows.append(dict(kernel="matmul", activation="relu", max_abs_err=err))
+    if interpreter_available():   # jax >= 0.11: the Mosaic GPU kernels in its GPU interpreter
+        qb, kb, vb = (jnp.asarray(rng.normal(size=s), jnp.bfloat16)
+                      for s in ((1, 70, 2, 40), (1, 90, 1, 40), (1, 90, 1, 40)))
+
+        def ours_mgpu(q, k, v):
+            return pk.flash_attention(q, k, v, causal=True, backend="mosaic_gpu")
+
+        def theirs_bf(q, k, v):
+            return jax.nn.dot_product_attention(q, k, v, is_causal=True)
+        got = jit(lambda *a: (ours_mgpu(*a), grad(lambda *a: ours_mgpu(*a).astype(
+            jnp.float32).sum(), argnums=(0, 1, 2))(*a)))(qb, kb, vb)
+        want = jax.jit(lambda *a: (theirs_bf(*a), jax.grad(lambda *a: theirs_bf(*a).astype(
+            jnp.float32).sum(), argnums=(0, 1, 2))(*a)))(qb, kb, vb)
+        err = max(float(jnp.max(jnp.abs(x.astype(jnp.float32) - y.astype(jnp.float32)))
+                        / max(1.0, float(jnp.max(jnp.abs(y.astype(jnp.float32))))))
+                  for x, y in zip(jax.tree.leaves(got), jax.tree.leaves(want)))
+        rows.append(dict(kernel="attention_mosaic_gpu", causal=True, dtype="bfloat16",
+                         max_rel_err=err, tol=2e-2))     # relative to the largest value
+        ab, bb = a.astype(jnp.bfloat16), b.astype(jnp.bfloat16)
+        err = float(jnp.max(jnp.abs(
+            jit(lambda a, b: pk.matmul(a, b, backend="mosaic_gpu"))(ab, bb).astype(jnp.float32)
+            - jnp.dot(ab, bb, preferred_element_type=jnp.float32))))
+        rows.append(dict(kernel="matmul_mosaic_gpu", dtype="bfloat16", max_abs_err=err,
+                         tol=6e-2))
     for r in rows:
         print(r)
     return rows
@@ -170,7 +196,7 @@ def main():
         print("no GPU: the Pallas kernels run in interpret mode only; TFLOP/s figures need a "
               "GPU. Interpret-mode correctness against jax.nn / jnp:")
         rows = cpu_correctness()
-        ok = all(r["max_abs_err"] < 1e-4 for r in rows)
+        ok = all(r.get("max_abs_err", r.get("max_rel_err")) < r.get("tol", 1e-4) for r in rows)
         print("correctness:", "ok" if ok else "MISMATCH")
     else:
         rows = gpu_tables(args.quick, args.autotune)
