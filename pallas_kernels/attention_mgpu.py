@@ -249,6 +249,7 @@ def _store_tiles(pairs):
 
 
 def _operands(extras: Extras):
+    """The present extras, in the order the kernels take them."""
     return tuple(x for x in extras if x is not None)
 
 
