@@ -350,6 +350,7 @@ def attention_bwd_mgpu(qt, kt, vt, extras: Extras, dot, lse, delta, *, block_q: 
     kh, sp = kt.shape[1], kt.shape[2]
     group, nq, nk, dtype = n // kh, tp // block_q, sp // block_k, qt.dtype
     tile_tf = smem_transforms(dp, dtype)
+    st_q, st_k = max(1, min(stages, nq)), max(1, min(stages, nk))   # TMA stages per stream
     common = dict(scale2=sm_scale * LOG2E, causal=causal, kv_len=kv_len, kv_padded=sp)
     # the dk/dv kernel's tiles are [keys, queries]: it reads bias and mask transposed
     extras_t = extras._replace(**{f: None if getattr(extras, f) is None else
@@ -366,7 +367,7 @@ def attention_bwd_mgpu(qt, kt, vt, extras: Extras, dot, lse, delta, *, block_q: 
         k0 = kj * block_k
         lower = lax.div(k0, jnp.int32(block_q)) if causal else jnp.int32(0)
         qdo = _Stream([q_gmem.at[bi, ni], do_gmem.at[bi, ni]], qdo_smem, qdo_bar, block_q,
-                      max(1, min(stages, nq)), lower)
+                      st_q, lower)
         qdo.prime(nq)
         _load_tiles([(k_gmem.at[bi, ki, pl.ds(k0, block_k)], k_smem),
                      (v_gmem.at[bi, ki, pl.ds(k0, block_k)], v_smem)], kv_bar)
@@ -411,7 +412,7 @@ def attention_bwd_mgpu(qt, kt, vt, extras: Extras, dot, lse, delta, *, block_q: 
         rows = pl.ds(q0, block_q)
         upper = _causal_end(q0, block_q, block_k, nk) if causal else nk
         kv = _Stream([k_gmem.at[bi, ki], v_gmem.at[bi, ki]], kv_smem, kv_bar, block_k,
-                     max(1, min(stages, nk)), 0)
+                     st_k, 0)
         kv.prime(upper)
         _load_tiles([(q_gmem.at[bi, ni, rows], q_smem), (do_gmem.at[bi, ni, rows], do_smem)],
                     qdo_bar)
@@ -443,7 +444,7 @@ def attention_bwd_mgpu(qt, kt, vt, extras: Extras, dot, lse, delta, *, block_q: 
                 dbias[rows, pl.ds(j * block_k, block_k)] = _zeros((block_q, block_k))
         _store_tiles([(q_smem, dq_gmem.at[bi, ni, rows])])
 
-    dkv_scratch = _scratch(max(1, min(stages, nq)), block_q, dp, dtype, 2)
+    dkv_scratch = _scratch(st_q, block_q, dp, dtype, 2)
     dk, dv = plgpu.kernel(
         dkv_kernel, out_type=[dkv_type, dkv_type],
         scratch_types=[plgpu.SMEM((block_k, dp), dtype, transforms=tile_tf),
@@ -453,7 +454,7 @@ def attention_bwd_mgpu(qt, kt, vt, extras: Extras, dot, lse, delta, *, block_q: 
         grid=(b, n, nk), grid_names=("b", "n", "k"),
         interpret=interpret_params(interpret))(qt, kt, vt, *_operands(extras_t), dot, lse,
                                                delta)
-    dq_scratch = _scratch(max(1, min(stages, nk)), block_k, dp, dtype, 2)
+    dq_scratch = _scratch(st_k, block_k, dp, dtype, 2)
     dq = plgpu.kernel(
         dq_kernel, out_type=[dq_type] + ([] if dbias_type is None else [dbias_type]),
         scratch_types=[plgpu.SMEM((block_q, dp), dtype, transforms=tile_tf),
