@@ -26,8 +26,8 @@ from typing import Callable, Sequence
 import jax
 
 from transforms import jit
-from pallas_kernels.blocks import (KernelConfigError, MIN_MATMUL_TILES, MIN_TILE,
-                                   resolve_interpret, store_config)
+from pallas_kernels.blocks import (KernelConfigError, mosaic_gpu_too_small, resolve_interpret,
+                                   store_config)
 from pallas_kernels.flash_attention import flash_attention
 from pallas_kernels.matmul import matmul
 from pallas_kernels.mosaic_gpu import gpu_backend
@@ -104,10 +104,9 @@ def _resolve_backend(op: str, kwargs: dict, interpret, dtype):
     return backend or "triton", backend == "mosaic_gpu"
 
 
-def _fits(cfg: dict, minimums: dict | None) -> bool:
-    """A candidate the backend compiles (``minimums``: Mosaic GPU's smallest wgmma
-    tiles per block name; None: any)."""
-    return minimums is None or all(cfg[name] >= low for name, low in minimums.items())
+def _candidates(kernel: str, candidates, mosaic: bool) -> list:
+    """The candidates the backend compiles (Mosaic GPU: those not below wgmma's tiles)."""
+    return [c for c in candidates if not (mosaic and mosaic_gpu_too_small(kernel, c))]
 
 
 def autotune_attention(q, k, v, *, causal: bool = False, candidates=None, reps: int = 5,
@@ -122,9 +121,7 @@ def autotune_attention(q, k, v, *, causal: bool = False, candidates=None, reps: 
         blocks = {x: cfg[x] for x in ("block_q", "block_k")}
         return jit(lambda q, k, v: flash_attention(q, k, v, causal=causal, interpret=interpret,
                                                    backend=backend, **blocks, **kwargs))
-    low = MIN_TILE["mosaic_gpu"]
-    cands = [c for c in candidates or ATTENTION_CANDIDATES
-             if _fits(c, dict(block_q=low, block_k=low) if mosaic else None)]
+    cands = _candidates("attention", candidates or ATTENTION_CANDIDATES, mosaic)
     return autotune("attention_mgpu" if mosaic else "attention", shape_key, make, (q, k, v),
                     cands, reps=reps, cache_path=cache_path)
 
@@ -140,7 +137,6 @@ def autotune_matmul(a, b, *, candidates=None, reps: int = 5, cache_path: str | N
         blocks = {x: cfg[x] for x in ("block_m", "block_n", "block_k")}
         return jit(lambda a, b: matmul(a, b, interpret=interpret, backend=backend, **blocks,
                                        **kwargs))
-    low = dict(zip(("block_m", "block_n", "block_k"), MIN_MATMUL_TILES["mosaic_gpu"]))
-    cands = [c for c in candidates or MATMUL_CANDIDATES if _fits(c, low if mosaic else None)]
+    cands = _candidates("matmul", candidates or MATMUL_CANDIDATES, mosaic)
     return autotune("matmul_mgpu" if mosaic else "matmul", shape_key, make, (a, b), cands,
                     reps=reps, cache_path=cache_path)

@@ -30,7 +30,7 @@ __all__ = ["KernelConfigError", "KernelUnavailableError", "platform", "target_pl
            "resolve_interpret",
            "check_block", "next_power_of_2", "round_up", "compiler_params", "AttentionBlocks",
            "MatmulBlocks", "attention_blocks", "matmul_blocks", "TABLE", "MIN_TILE",
-           "MIN_MATMUL_TILES", "cache_path",
+           "MIN_MATMUL_TILES", "mosaic_gpu_minimums", "mosaic_gpu_too_small", "cache_path",
            "cached_config", "store_config", "out_struct"]
 
 
@@ -249,6 +249,26 @@ TABLE = {
 MIN_TILE = {"gpu": 16, "tpu": 8, "interpret": 1, "mosaic_gpu": 64}
 # (block_m, block_n, block_k) minimums where they differ per axis
 MIN_MATMUL_TILES = {"mosaic_gpu": (64, 16, 16)}
+
+
+def mosaic_gpu_minimums(kernel: str) -> dict:
+    """The smallest block, per block name, that the Mosaic GPU kernel of ``kernel``
+    (``"attention"`` or ``"matmul"``) compiles (wgmma's tiles)."""
+    if kernel == "attention":
+        return dict(block_q=MIN_TILE["mosaic_gpu"], block_k=MIN_TILE["mosaic_gpu"])
+    return dict(zip(("block_m", "block_n", "block_k"), MIN_MATMUL_TILES["mosaic_gpu"]))
+
+
+def mosaic_gpu_too_small(kernel: str, blocks: dict) -> str | None:
+    """The blocks given in ``blocks`` (a name -> size or None dict) that are below
+    :func:`mosaic_gpu_minimums`, said for an error, or None if none is."""
+    lows = mosaic_gpu_minimums(kernel)
+    small = [f"{name}={blocks[name]}" for name in lows
+             if blocks.get(name) is not None and blocks[name] < lows[name]]
+    if not small:
+        return None
+    return (f"{', '.join(small)} (wgmma tiles are at least "
+            f"{' x '.join(map(str, lows.values()))}: {' x '.join(lows)})")
 
 
 def _platform_key(interpret: bool) -> str:

@@ -60,8 +60,8 @@ from fx.ir import ShapedArray
 from primitives.custom_derivatives import custom_vjp
 from transforms import jvp as fjvp, vjp as fvjp
 from pallas_kernels import attention_mgpu as _amgpu
-from pallas_kernels.blocks import (attention_blocks, compiler_params, next_power_of_2,
-                                   out_struct, resolve_interpret, round_up)
+from pallas_kernels.blocks import (attention_blocks, compiler_params, mosaic_gpu_too_small,
+                                   next_power_of_2, out_struct, resolve_interpret, round_up)
 from pallas_kernels.mosaic_gpu import gpu_backend as choose_backend
 from pallas_kernels.reference import MASK_VALUE, reference_attention, warn_fallback
 
@@ -701,7 +701,8 @@ def flash_attention(q, k, v, *, bias=None, mask=None, segment_ids=None, causal: 
                           f"{get_aval(bias).str_short()}.")
     interpret = resolve_interpret(interpret)
     gpu_backend = choose_backend("flash_attention", backend, interpret, qa.dtype,
-                                 _mosaic_gpu_unsupported(block_q, block_k))
+                                 mosaic_gpu_too_small("attention", dict(block_q=block_q,
+                                                                        block_k=block_k)))
     shape_key = (b, t, n, s, ka.shape[2], d, str(qa.dtype), bool(causal))
     blocks = attention_blocks(shape_key, d, t, s, interpret, block_q, block_k,
                               mosaic_gpu=gpu_backend == "mosaic_gpu")
@@ -715,13 +716,6 @@ def flash_attention(q, k, v, *, bias=None, mask=None, segment_ids=None, causal: 
     if causal and (mask is not None or segs is not None):
         out = _uniform_where_dead(out, v, _dead_causal_rows(t, s, mask, segs))
     return out
-
-
-def _mosaic_gpu_unsupported(block_q, block_k) -> str | None:
-    """What of this call the Mosaic GPU kernels do not take (None: they take it)."""
-    small = [f"{name}={blk}" for name, blk in (("block_q", block_q), ("block_k", block_k))
-             if blk is not None and blk < 64]
-    return f"{', '.join(small)} (wgmma tiles are at least 64)" if small else None
 
 
 def _dead_causal_rows(t: int, s: int, mask, segs):

@@ -52,8 +52,8 @@ from fx.ir import ShapedArray
 from transforms import jvp as fjvp
 from pallas_kernels import matmul_mgpu as _mgpu
 from pallas_kernels.mosaic_gpu import gpu_backend as choose_backend
-from pallas_kernels.blocks import (KernelConfigError, MIN_MATMUL_TILES, compiler_params,
-                                   matmul_blocks, out_struct, resolve_interpret, round_up)
+from pallas_kernels.blocks import (KernelConfigError, compiler_params, matmul_blocks,
+                                   mosaic_gpu_too_small, out_struct, resolve_interpret, round_up)
 from pallas_kernels.flash_attention import SUPPORTED_DTYPES, _dot
 
 __all__ = ["matmul", "matmul_p", "ACTIVATIONS"]
@@ -273,11 +273,8 @@ def matmul(a, b, *, block_m=None, block_n=None, block_k=None, out_dtype=None, bi
         raise ShapeError(f"matmul: a {aa.str_short()} and b {ba.str_short()} must have rank "
                          f">= 2 ([..., M, K] @ [..., K, N]).")
     interpret = resolve_interpret(interpret)
-    small = [f"{name}={blk}" for name, blk, low in zip(
-        ("block_m", "block_n", "block_k"), (block_m, block_n, block_k),
-        MIN_MATMUL_TILES["mosaic_gpu"]) if blk is not None and blk < low]
-    gpu_backend = choose_backend("matmul", backend, interpret, aa.dtype, f"{', '.join(small)} "
-                                 f"(below the smallest wgmma tiles)" if small else None)
+    gpu_backend = choose_backend("matmul", backend, interpret, aa.dtype, mosaic_gpu_too_small(
+        "matmul", dict(block_m=block_m, block_n=block_n, block_k=block_k)))
     m, k, n = aa.shape[-2], aa.shape[-1], ba.shape[-1]
     key = (aa.shape, ba.shape, str(aa.dtype))
     blocks = matmul_blocks(key, m, n, k, interpret, block_m, block_n, block_k,
